@@ -1,0 +1,52 @@
+"""varinit: neural-network weight initializers that fill huge numpy buffers
+with PCG32 lane streams in C, multi-threaded, reproducibly.
+
+The same seed gives the same bits whatever the thread count, CPU path,
+chunking or sharding; ``docs/stream.md`` defines the stream.
+"""
+from __future__ import annotations
+
+from . import _core, _dispatch
+from ._core import PCG32
+from ._fill import fill_normal, fill_truncated_normal, fill_uniform, random_raw
+from ._threads import get_num_threads, num_threads, set_num_threads
+from ._version import __version__
+
+STREAM_VERSION: int = _core.STREAM_VERSION
+BLOCK: int = _core.BLOCK
+LANES: int = _core.LANES
+
+__all__ = [
+    "__version__", "STREAM_VERSION", "BLOCK", "LANES", "PCG32",
+    "fill_uniform", "fill_normal", "fill_truncated_normal", "random_raw",
+    "get_num_threads", "set_num_threads", "num_threads", "runtime_info",
+]
+
+
+def runtime_info() -> dict:
+    """Describe this installation: versions, stream, threads and kernel path.
+
+    Returns
+    -------
+    dict
+        ``version``, ``stream_version``, ``threads`` (as :func:`get_num_threads`),
+        ``kernel`` (the code path fills use: ``"scalar"``, ``"avx2"`` or
+        ``"avx512"``), ``kernels_available``, ``cpu_features``, ``block``
+        and ``lanes``.
+
+    Examples
+    --------
+    >>> import varinit
+    >>> varinit.runtime_info()["stream_version"]
+    1
+    """
+    return {
+        "version": __version__,
+        "stream_version": STREAM_VERSION,
+        "threads": get_num_threads(),
+        "kernel": _dispatch.active_kernel(),
+        "kernels_available": _dispatch.available_kernels(),
+        "cpu_features": _core.cpu_features(),
+        "block": BLOCK,
+        "lanes": LANES,
+    }

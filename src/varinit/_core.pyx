@@ -1,0 +1,400 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, binding=True
+"""The single Cython layer between varinit's Python API and its C kernels.
+
+Everything that touches raw memory goes through here: the one ``out=``
+checker, the GIL release, and the threads that split a fill by blocks.
+Parameter checking and rounding happen in Python (``varinit._fill``).
+"""
+
+from libc.stdint cimport uint16_t, uint32_t, uint64_t, int64_t
+cimport numpy as cnp
+
+import atexit
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+cnp.import_array()
+
+cdef extern from "csrc/pcg32.h" nogil:
+    ctypedef struct vi_pcg32:
+        uint64_t state
+        uint64_t inc
+    uint32_t vi_pcg32_next(vi_pcg32 *g)
+    void vi_pcg32_seed(vi_pcg32 *g, uint64_t initstate, uint64_t initseq)
+    void vi_pcg32_advance(vi_pcg32 *g, uint64_t delta)
+
+cdef extern from "csrc/vi_stream.h" nogil:
+    int VI_STREAM_VERSION
+    int VI_LANES
+    int VI_BLOCK
+
+cdef extern from "csrc/vi_kernels.h" nogil:
+    ctypedef struct vi_params:
+        double base, width, top, mean, stddev, lo, hi
+        float base_f, width_f, top_f, mean_f, stddev_f, lo_f, hi_f
+        uint16_t clamp_lo, clamp_hi
+    ctypedef struct vi_kernel_table:
+        const char *name
+
+cdef extern from "csrc/vi_dispatch.h" nogil:
+    const vi_kernel_table *vi_kernel_table_named(const char *name)
+    const char *vi_best_kernel_name()
+    const char *vi_missing_features(const char *name)
+    const char *vi_cpu_features_string()
+
+cdef extern from "csrc/vi_fill.h" nogil:
+    int VI_DIST_RAW, VI_DIST_UNIFORM, VI_DIST_NORMAL
+    int VI_U32, VI_F32, VI_F64, VI_F16, VI_BF16
+    void vi_fill_range(const vi_kernel_table *K, int dist, int dtype, uint64_t seed,
+                       const vi_params *p, uint64_t first, size_t n, void *out)
+
+cdef extern from "csrc/vi_sync.h" nogil:
+    int64_t vi_atomic_add(int64_t *p, int64_t v)
+    int64_t vi_atomic_load(int64_t *p)
+    void vi_atomic_store(int64_t *p, int64_t v)
+    void vi_wait_briefly()
+
+cdef extern from "Python.h":
+    int PyErr_CheckSignals() except -1
+
+STREAM_VERSION = VI_STREAM_VERSION
+LANES = VI_LANES
+BLOCK = VI_BLOCK
+
+# Elements per unit of work handed to a thread: whole blocks, short enough
+# (well under a millisecond on the fast paths, a few ms on the scalar one)
+# that cancellation and Ctrl-C are noticed quickly.
+cdef uint64_t CHUNK_ELEMS = 16 * VI_BLOCK
+CHUNK = CHUNK_ELEMS
+
+
+# --------------------------------------------------------------------------
+# PCG32, the reference generator, exposed for tests and outside batteries
+# --------------------------------------------------------------------------
+
+cdef class PCG32:
+    """PCG32(initstate, initseq)
+
+    One PCG32 (XSH-RR 64/32) generator, seeded as the reference
+    ``pcg32_srandom_r(initstate, initseq)``.
+
+    Every lane of a varinit fill is such a generator (see ``docs/stream.md``),
+    so this class reproduces :func:`varinit.random_raw` and lets outside test
+    batteries check the stream.
+
+    Parameters
+    ----------
+    initstate, initseq : int
+        Seeding values in ``[0, 2**64)``.
+
+    Examples
+    --------
+    >>> g = PCG32(42, 54)
+    >>> hex(g.next32())
+    '0xa15c02b7'
+    """
+    cdef vi_pcg32 _g
+
+    def __init__(self, initstate, initseq):
+        vi_pcg32_seed(&self._g, _u64(initstate, "initstate"), _u64(initseq, "initseq"))
+
+    def next32(self):
+        """next32()
+
+        Return the next 32-bit output as an int.
+        """
+        return vi_pcg32_next(&self._g)
+
+    def random_raw(self, n):
+        """random_raw(n)
+
+        Return the next ``n`` outputs as a ``uint32`` array.
+        """
+        cdef Py_ssize_t count = _count(n)
+        cdef cnp.ndarray[uint32_t, ndim=1] out = np.empty(count, np.uint32)
+        cdef uint32_t *p = <uint32_t *>out.data
+        cdef Py_ssize_t i
+        with nogil:
+            for i in range(count):
+                p[i] = vi_pcg32_next(&self._g)
+        return out
+
+    def advance(self, delta):
+        """advance(delta)
+
+        Jump ``delta`` outputs ahead in O(log delta) steps; a negative
+        ``delta`` jumps back (arithmetic is modulo 2**64). Returns ``self``.
+        """
+        if isinstance(delta, bool) or not isinstance(delta, int):
+            delta = _index(delta, "delta")
+        vi_pcg32_advance(&self._g, <uint64_t>(delta % (1 << 64)))
+        return self
+
+    @property
+    def state(self):
+        """The current ``(state, inc)`` pair of the LCG."""
+        return (self._g.state, self._g.inc)
+
+    def __repr__(self):
+        return f"PCG32(state={self._g.state:#x}, inc={self._g.inc:#x})"
+
+
+def _index(value, name):
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an integer, not bool")
+    try:
+        return value.__index__()
+    except AttributeError:
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}") from None
+
+
+def _u64(value, name):
+    value = _index(value, name)
+    if not 0 <= value < (1 << 64):
+        raise ValueError(f"{name} must be in [0, 2**64), got {value}")
+    return value
+
+
+def _count(n):
+    n = _index(n, "n")
+    if n < 0:
+        raise ValueError(f"n must be non-negative, got {n}")
+    return n
+
+
+# --------------------------------------------------------------------------
+# Kernel tables
+# --------------------------------------------------------------------------
+
+def best_kernel():
+    """Name of the fastest kernel table this CPU and OS support."""
+    return vi_best_kernel_name().decode()
+
+
+def missing_features(name):
+    """CPU features that kernel table ``name`` needs and this machine lacks
+    (empty if it can run); ``None`` if no such table is compiled in."""
+    cdef const char *missing = vi_missing_features(name.encode())
+    return None if missing == NULL else missing.decode()
+
+
+def cpu_features():
+    """The CPU features the probe found, space-separated."""
+    return vi_cpu_features_string().decode()
+
+
+cdef const vi_kernel_table *_table(str name) except NULL:
+    cdef const vi_kernel_table *table = vi_kernel_table_named(name.encode())
+    if table == NULL:
+        raise ValueError(f"kernel {name!r} is not available on this machine")
+    return table
+
+
+# --------------------------------------------------------------------------
+# The out= checker
+# --------------------------------------------------------------------------
+
+_DTYPE_CODES = {
+    ("u", 4): VI_U32,
+    ("f", 4): VI_F32,
+    ("f", 8): VI_F64,
+    ("f", 2): VI_F16,
+}
+
+
+def dtype_code(dtype):
+    """Map a numpy dtype to the C dtype code, or ``None`` if unsupported."""
+    dtype = np.dtype(dtype)
+    if dtype.name == "bfloat16":          # ml_dtypes.bfloat16, kind 'V'
+        return VI_BF16
+    return _DTYPE_CODES.get((dtype.kind, dtype.itemsize))
+
+
+def check_out(out, allowed, what):
+    """check_out(out, allowed, what)
+
+    Validate a caller's output buffer and return its dtype code.
+
+    ``allowed`` is a set of dtype codes.  Wrong dtype raises ``TypeError``;
+    read-only, non-contiguous, misaligned or byte-swapped buffers raise
+    ``ValueError``.  Nothing is ever copied.
+    """
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
+    dtype = out.dtype
+    code = dtype_code(dtype.newbyteorder("=")) if dtype.kind in "uifcV" else None
+    if code is None or code not in allowed:
+        raise TypeError(f"{what} cannot fill an array of dtype {dtype}")
+    if not dtype.isnative:
+        raise ValueError(f"out has non-native byte order ({dtype.str}); "
+                         "varinit writes native-endian values only")
+    if not out.flags.writeable:
+        raise ValueError("out is read-only")
+    if not out.flags.c_contiguous:
+        raise ValueError("out must be C-contiguous (varinit fills flat C order, "
+                         "it never copies)")
+    if not out.flags.aligned:
+        raise ValueError(f"out is not aligned to its {dtype.itemsize}-byte elements")
+    return code
+
+
+# --------------------------------------------------------------------------
+# Threads
+# --------------------------------------------------------------------------
+
+cdef class _FillJob:
+    """One fill, split in CHUNK-sized pieces claimed by whoever is free.
+
+    Protocol: a helper raises `inflight`, then claims chunks until they run
+    out or `cancelled` is set, then lowers `inflight`.  The caller works too,
+    then sets `cancelled` and waits for `inflight == 0`; with sequentially
+    consistent atomics no late helper can start writing after that.
+    """
+    cdef const vi_kernel_table *table
+    cdef int dist, dtype
+    cdef uint64_t seed
+    cdef vi_params params
+    cdef uint64_t first, stop, grid0
+    cdef char *out
+    cdef size_t itemsize
+    cdef int64_t nchunks, next_chunk, inflight, cancelled
+
+    cdef bint _work_one(self) noexcept nogil:
+        """Claim and fill one chunk; False when there is nothing left."""
+        if vi_atomic_load(&self.cancelled):
+            return False
+        cdef int64_t c = vi_atomic_add(&self.next_chunk, 1)
+        if c >= self.nchunks:
+            return False
+        cdef uint64_t lo = self.grid0 + <uint64_t>c * CHUNK_ELEMS
+        cdef uint64_t hi = lo + CHUNK_ELEMS
+        if lo < self.first:
+            lo = self.first
+        if hi > self.stop:
+            hi = self.stop
+        vi_fill_range(self.table, self.dist, self.dtype, self.seed, &self.params,
+                      lo, <size_t>(hi - lo), self.out + (lo - self.first) * self.itemsize)
+        return True
+
+    def help(self):
+        """Entry point of a pool thread."""
+        vi_atomic_add(&self.inflight, 1)
+        with nogil:
+            while self._work_one():
+                pass
+        vi_atomic_add(&self.inflight, -1)
+
+    cdef void finish(self) noexcept nogil:
+        vi_atomic_store(&self.cancelled, 1)
+        while vi_atomic_load(&self.inflight) != 0:
+            vi_wait_briefly()
+
+    def run_in_caller(self):
+        """Work in the calling thread, checking for signals between chunks."""
+        cdef bint more = True
+        try:
+            while more:
+                with nogil:
+                    more = self._work_one()
+                PyErr_CheckSignals()
+        finally:
+            with nogil:
+                self.finish()
+
+
+_pool = None
+_pool_size = 0
+_pool_lock = threading.Lock()
+
+
+def _get_pool(helpers):
+    global _pool, _pool_size
+    with _pool_lock:
+        if _pool is None or _pool_size < helpers:
+            old = _pool
+            _pool = ThreadPoolExecutor(max_workers=helpers, thread_name_prefix="varinit")
+            _pool_size = helpers
+            if old is not None:
+                old.shutdown(wait=False)
+        return _pool
+
+
+def _forget_pool():
+    # After fork the child has none of the parent's threads: start afresh.
+    global _pool, _pool_size, _pool_lock
+    _pool, _pool_size, _pool_lock = None, 0, threading.Lock()
+
+
+def _shutdown_pool():
+    if _pool is not None:
+        _pool.shutdown(wait=True)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+atexit.register(_shutdown_pool)
+
+
+# --------------------------------------------------------------------------
+# The fill entry point
+# --------------------------------------------------------------------------
+
+def fill(out, int dtype_code, int dist, dict params, seed, offset, int threads, str kernel):
+    """fill(out, dtype_code, dist, params, seed, offset, threads, kernel)
+
+    Fill a buffer already accepted by :func:`check_out` with stream elements
+    ``[offset, offset + out.size)``.  ``params`` holds the ``vi_params``
+    fields by name (absent ones are zero); ``dist`` is one of
+    ``DIST_RAW/DIST_UNIFORM/DIST_NORMAL``.
+    """
+    cdef cnp.ndarray arr = out
+    cdef _FillJob job = _FillJob.__new__(_FillJob)
+    job.table = _table(kernel)
+    job.dist = dist
+    job.dtype = dtype_code
+    job.seed = seed
+    job.params.base = params.get("base", 0.0)
+    job.params.width = params.get("width", 0.0)
+    job.params.top = params.get("top", 0.0)
+    job.params.mean = params.get("mean", 0.0)
+    job.params.stddev = params.get("stddev", 0.0)
+    job.params.lo = params.get("lo", 0.0)
+    job.params.hi = params.get("hi", 0.0)
+    job.params.base_f = params.get("base_f", 0.0)
+    job.params.width_f = params.get("width_f", 0.0)
+    job.params.top_f = params.get("top_f", 0.0)
+    job.params.mean_f = params.get("mean_f", 0.0)
+    job.params.stddev_f = params.get("stddev_f", 0.0)
+    job.params.lo_f = params.get("lo_f", 0.0)
+    job.params.hi_f = params.get("hi_f", 0.0)
+    job.params.clamp_lo = params.get("clamp_lo", 0)
+    job.params.clamp_hi = params.get("clamp_hi", 0)
+    job.first = offset
+    job.stop = offset + arr.size
+    job.grid0 = job.first // CHUNK_ELEMS * CHUNK_ELEMS
+    job.out = <char *>arr.data
+    job.itemsize = arr.itemsize
+    job.nchunks = (job.stop - job.grid0 + CHUNK_ELEMS - 1) // CHUNK_ELEMS if arr.size else 0
+    job.next_chunk = 0
+    job.inflight = 0
+    job.cancelled = 0
+    cdef int helpers = min(threads - 1, job.nchunks - 1)
+    if helpers > 0:
+        pool = _get_pool(helpers)
+        for _ in range(helpers):
+            pool.submit(job.help)
+    job.run_in_caller()
+    return out
+
+
+DIST_RAW = VI_DIST_RAW
+DIST_UNIFORM = VI_DIST_UNIFORM
+DIST_NORMAL = VI_DIST_NORMAL
+DTYPE_U32 = VI_U32
+DTYPE_F32 = VI_F32
+DTYPE_F64 = VI_F64
+DTYPE_F16 = VI_F16
+DTYPE_BF16 = VI_BF16

@@ -1,0 +1,28 @@
+/* vi_common.h - compiler portability macros shared by every varinit C file.
+ *
+ * Plain C99, no Python headers.  Every kernel file includes this first. */
+#ifndef VARINIT_VI_COMMON_H
+#define VARINIT_VI_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_MSC_VER) && !defined(__cplusplus) && !defined(inline)
+#  define inline __inline     /* MSVC's C mode spells inline __inline */
+#endif
+#define VI_INLINE static inline
+
+#if defined(_MSC_VER)
+#  define VI_RESTRICT __restrict
+#else
+#  define VI_RESTRICT restrict
+#endif
+
+/* Bit-casts without aliasing violations; compilers reduce them to moves. */
+#include <string.h>
+VI_INLINE uint32_t vi_f32_bits(float x) { uint32_t u; memcpy(&u, &x, 4); return u; }
+VI_INLINE float vi_bits_f32(uint32_t u) { float x; memcpy(&x, &u, 4); return x; }
+VI_INLINE uint64_t vi_f64_bits(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
+VI_INLINE double vi_bits_f64(uint64_t u) { double x; memcpy(&x, &u, 8); return x; }
+
+#endif
