@@ -87,10 +87,8 @@ def _round_inward(code: int, x: Fraction, up: bool) -> int | None:
 
 def _nearest(code: int, x: Fraction, name: str) -> float:
     """x rounded to nearest in format ``code`` (float32/float64), as a float."""
-    value = float(np.float32(x)) if code == _core.DTYPE_F32 else float(x)
-    if not math.isfinite(value):
-        raise ValueError(f"{name}={float(x)!r} is not finite in {_FORMATS[code].name}")
-    return value
+    _check_finite_in(code, x, name)
+    return float(np.float32(x)) if code == _core.DTYPE_F32 else float(x)
 
 
 def _number(value: Any, name: str) -> Fraction:
