@@ -1,0 +1,88 @@
+"""pytest-benchmark suite of varinit's fills (not collected by a plain ``pytest``).
+
+Run it with::
+
+    python -m pytest bench/                      # 2**26 elements, 5 rounds
+    python -m pytest bench/ --bench-size 2**22 --bench-rounds 3 --bench-threads 1
+
+Rows come from :func:`varinit._bench.specs`: every workload, for numpy's
+``Generator`` (the baseline), every varinit kernel path this CPU runs
+(``scalar``, and ``avx2``/``avx512`` once compiled in) and torch (skipped
+when it is not installed), at one thread and at all threads.  Each test
+stores samples/s and the ratio to numpy measured in the same session in
+``benchmark.extra_info``.
+"""
+from __future__ import annotations
+
+import pytest
+
+from varinit import _bench
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("varinit bench")
+    group.addoption("--bench-size", default=str(_bench.DEFAULT_SIZE),
+                    help="elements per buffer, e.g. 2**26 (default)")
+    group.addoption("--bench-rounds", type=int, default=_bench.DEFAULT_REPEATS,
+                    help="timed rounds per row after one warm-up (default 5)")
+    group.addoption("--bench-threads", default=None,
+                    help="thread counts, comma-separated (default: 1 and all available)")
+    group.addoption("--bench-kernels", default=None,
+                    help="varinit kernel paths, comma-separated (default: all available)")
+
+
+def pytest_generate_tests(metafunc):
+    if "spec" in metafunc.fixturenames:
+        option = metafunc.config.getoption
+        threads = option("--bench-threads")
+        kernels = option("--bench-kernels")
+        rows = _bench.specs(threads=_bench._int_list(threads) if threads else None,
+                            kernels=_bench._name_list(kernels) if kernels else None,
+                            torch=True)             # torch rows skip if it is absent
+        metafunc.parametrize("spec", rows, ids=[s.id for s in rows])
+
+
+@pytest.fixture(scope="session")
+def bench_size(pytestconfig) -> int:
+    return _bench._size(pytestconfig.getoption("--bench-size"))
+
+
+@pytest.fixture(scope="session")
+def bench_rounds(pytestconfig) -> int:
+    return pytestconfig.getoption("--bench-rounds")
+
+
+@pytest.fixture(scope="session")
+def buffers(bench_size):
+    """Warm buffers shared by every in-place row of a dtype."""
+    bufs = _bench.Buffers(bench_size)
+    yield bufs
+    bufs.release()
+
+
+class Reference:
+    """Best/median times of the baseline rows measured in this session.
+
+    A baseline row stores its own times; a row whose baseline was not run
+    (deselected with ``-k``) gets it measured here, best-of-N as well.
+    """
+
+    def __init__(self, buffers: _bench.Buffers, rounds: int) -> None:
+        self.buffers, self.rounds = buffers, rounds
+        self.results: dict[_bench.Spec, _bench.Result] = {}
+
+    def store(self, result: _bench.Result) -> None:
+        self.results[result.spec] = result
+
+    def get(self, spec: _bench.Spec) -> _bench.Result:
+        if spec not in self.results:
+            fn = _bench.make_runner(spec, self.buffers)
+            fn()
+            times = [_bench.time_call(fn) for _ in range(self.rounds)]
+            self.results[spec] = _bench.Result(spec, self.buffers.n, times)
+        return self.results[spec]
+
+
+@pytest.fixture(scope="session")
+def reference(buffers, bench_rounds) -> Reference:
+    return Reference(buffers, bench_rounds)
