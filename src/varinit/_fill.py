@@ -6,6 +6,7 @@ kernels can guarantee every written value lies inside them.
 """
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from fractions import Fraction
@@ -57,32 +58,35 @@ def _bits(code: int, key: int) -> int:
     return (1 << (_FORMATS[code].bits - 1)) | -key if key < 0 else key
 
 
+def _cast_bits(code: int, x: float) -> int:
+    """Bit pattern of ``x`` cast (rounded to nearest) to format ``code``."""
+    if code == _core.DTYPE_BF16:
+        return int(np.array(x, np.float32).view(np.uint32)) >> 16     # truncation: within 1 ulp
+    kind = {_core.DTYPE_F16: (np.float16, np.uint16), _core.DTYPE_F32: (np.float32, np.uint32),
+            _core.DTYPE_F64: (np.float64, np.uint64)}[code]
+    with np.errstate(over="ignore"):
+        return int(np.array(x, kind[0]).view(kind[1]))
+
+
 def _round_inward(code: int, x: Fraction, up: bool) -> int | None:
     """Key of the least representable value >= x (``up``) or greatest <= x,
     or None if that is not finite."""
-    fmt = _FORMATS[code]
-    top = fmt.max_bits
-    # Binary search over the ordered keys [-top, top] of the finite values.
-    lo, hi = -top, top
+    top = _FORMATS[code].max_bits
+    if (up and _value(code, top) < x) or (not up and _value(code, _bits(code, -top)) > x):
+        return None
+    # Start from a cast (at most an ulp or two off), then step exactly.
+    key = max(-top, min(top, _key(code, _cast_bits(code, float(x)))))
     if up:
-        if _value(code, top) < x:
-            return None
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if _value(code, _bits(code, mid)) >= x:
-                hi = mid
-            else:
-                lo = mid + 1
+        while _value(code, _bits(code, key)) < x:
+            key += 1
+        while key > -top and _value(code, _bits(code, key - 1)) >= x:
+            key -= 1
     else:
-        if _value(code, _bits(code, -top)) > x:
-            return None
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if _value(code, _bits(code, mid)) <= x:
-                lo = mid
-            else:
-                hi = mid - 1
-    return lo
+        while _value(code, _bits(code, key)) > x:
+            key -= 1
+        while key < top and _value(code, _bits(code, key + 1)) <= x:
+            key += 1
+    return key
 
 
 def _nearest(code: int, x: Fraction, name: str) -> float:
@@ -113,7 +117,11 @@ def _stream_params(code: int, **values: float) -> dict:
 
 def uniform_params(low: Any, high: Any, code: int) -> dict:
     """Kernel parameters for U[low, high) written as dtype ``code``."""
-    lo, hi = _number(low, "low"), _number(high, "high")
+    return dict(_uniform_params(_number(low, "low"), _number(high, "high"), code))
+
+
+@functools.lru_cache(maxsize=512)      # initializers repeat the same few parameter sets
+def _uniform_params(lo: Fraction, hi: Fraction, code: int) -> dict:
     if lo >= hi:
         raise ValueError(f"low must be less than high, got low={float(lo)!r}, high={float(hi)!r}")
     fmt = _FORMATS[code]
@@ -148,7 +156,11 @@ def _narrow_clamp(code: int, lo: Fraction, hi: Fraction, open_top: bool) -> dict
 
 def normal_params(mean: Any, stddev: Any, code: int, truncate: bool) -> dict:
     """Kernel parameters for N(mean, stddev), optionally truncated to ±2 stddev."""
-    mu, sigma = _number(mean, "mean"), _number(stddev, "stddev")
+    return dict(_normal_params(_number(mean, "mean"), _number(stddev, "stddev"), code, truncate))
+
+
+@functools.lru_cache(maxsize=512)
+def _normal_params(mu: Fraction, sigma: Fraction, code: int, truncate: bool) -> dict:
     if sigma <= 0:
         raise ValueError(f"stddev must be positive, got {float(sigma)!r}")
     fmt = _FORMATS[code]
