@@ -11,6 +11,18 @@ from ._core import PCG32
 from ._fill import fill_normal, fill_truncated_normal, fill_uniform, random_raw
 from ._threads import get_num_threads, num_threads, set_num_threads
 from ._version import __version__
+from . import contrib
+from ._config import deserialize, get, serialize
+from ._fans import compute_fans
+from ._seeds import SeedGenerator, derive_seed
+from .initializers import (
+    Constant, GlorotNormal, GlorotUniform, HeNormal, HeUniform, Identity, IdentityInitializer,
+    Initializer, LecunNormal, LecunUniform, Ones, Orthogonal, OrthogonalInitializer,
+    RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling, Zeros, constant,
+    glorot_normal, glorot_uniform, he_normal, he_uniform, identity, lecun_normal,
+    lecun_uniform, ones, orthogonal, random_normal, random_uniform, truncated_normal,
+    variance_scaling, zeros,
+)
 
 STREAM_VERSION: int = _core.STREAM_VERSION
 BLOCK: int = _core.BLOCK
@@ -20,6 +32,19 @@ __all__ = [
     "__version__", "STREAM_VERSION", "BLOCK", "LANES", "PCG32",
     "fill_uniform", "fill_normal", "fill_truncated_normal", "random_raw",
     "get_num_threads", "set_num_threads", "num_threads", "runtime_info",
+]
+
+# Keras-compatible initializers (docs/initializers.md).
+__all__ += [
+    "Initializer", "Zeros", "Ones", "Constant", "Identity", "IdentityInitializer",
+    "RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling",
+    "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "LecunNormal", "LecunUniform",
+    "Orthogonal", "OrthogonalInitializer",
+    "zeros", "ones", "constant", "identity", "random_normal", "random_uniform",
+    "truncated_normal", "variance_scaling", "glorot_normal", "glorot_uniform",
+    "he_normal", "he_uniform", "lecun_normal", "lecun_uniform", "orthogonal",
+    "compute_fans", "SeedGenerator", "derive_seed", "get", "serialize", "deserialize",
+    "contrib",
 ]
 
 

@@ -1,0 +1,1284 @@
+"""Keras-compatible weight initializers, filled by varinit's kernels.
+
+Every class has Keras 3's name, constructor arguments, defaults, config keys
+and errors, and returns numpy arrays.  A random initializer is a thin layer
+over the fill API: it works out *which* fill call reproduces it for a given
+shape and dtype (a :class:`_StreamPlan`: distribution and parameters) and
+*which* fill seed the call uses (``varinit._seeds``); the kernels do the rest.
+``docs/initializers.md`` tabulates the mapping.
+
+The value at flat index ``i`` of ``init(shape, dtype)`` is stream element
+``i`` of that fill call, so :meth:`Initializer.block` and
+:meth:`Initializer.rows` regenerate any part of a tensor on its own, with
+``offset=``, bit for bit.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from typing import Any, Union
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
+
+from . import _core, _fill
+from ._fans import AxesLike, ShapeLike, as_shape, check_axes, check_layout, compute_fans
+from ._seeds import FixedSeed, SeedGenerator, SeedLike, resolve_seed, seed_config
+
+__all__ = [
+    "Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform",
+    "TruncatedNormal", "VarianceScaling", "GlorotNormal", "GlorotUniform", "HeNormal",
+    "HeUniform", "LecunNormal", "LecunUniform", "Orthogonal", "Identity",
+    "IdentityInitializer", "OrthogonalInitializer",
+    "zeros", "ones", "constant", "random_normal", "random_uniform", "truncated_normal",
+    "variance_scaling", "glorot_normal", "glorot_uniform", "he_normal", "he_uniform",
+    "lecun_normal", "lecun_uniform", "orthogonal", "identity",
+    "TRUNCATED_STDDEV_FACTOR",
+]
+
+#: Standard deviation of N(0, 1) restricted to [-2, 2]; VarianceScaling's
+#: truncated normal divides its target std by it (as Keras and JAX do).
+TRUNCATED_STDDEV_FACTOR = 0.87962566103423978
+
+Box = tuple[tuple[int, int], ...]       # (start, stop) per axis, step 1
+BlockIndex = Union[slice, Sequence[slice]]
+
+_FLOAT_DTYPES = "float16, bfloat16, float32 or float64"
+
+
+# --------------------------------------------------------------------------
+# dtypes, numbers, boxes
+# --------------------------------------------------------------------------
+
+def _bfloat16() -> np.dtype:
+    try:
+        import ml_dtypes
+    except ImportError:  # pragma: no cover - ml_dtypes is a test dependency
+        raise TypeError("dtype bfloat16 needs the ml_dtypes package") from None
+    return np.dtype(ml_dtypes.bfloat16)
+
+
+def resolve_dtype(dtype: DTypeLike | None) -> np.dtype:
+    """``None`` -> float32; ``"bfloat16"`` -> ``ml_dtypes.bfloat16``; else ``np.dtype``."""
+    if dtype is None:
+        return np.dtype(np.float32)
+    if isinstance(dtype, str) and dtype == "bfloat16":
+        return _bfloat16()
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype {dtype!r} is not a numpy dtype") from None
+
+
+def _is_float_dtype(dtype: np.dtype) -> bool:
+    return dtype.isnative and _core.dtype_code(dtype) in _fill.FLOAT_CODES
+
+
+def _is_numeric_dtype(dtype: np.dtype) -> bool:
+    return dtype.isnative and (dtype.kind in "biufc" or dtype.name == "bfloat16")
+
+
+def _real(value: Any, name: str) -> Any:
+    """Check ``value`` is a real, finite number; numpy scalars become Python ones."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    if isinstance(value, np.generic):
+        value = value.item()
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return value
+
+
+def _full_box(shape: tuple[int, ...]) -> Box:
+    return tuple((0, n) for n in shape)
+
+
+def _box_shape(box: Box) -> tuple[int, ...]:
+    return tuple(stop - start for start, stop in box)
+
+
+def _box_slices(box: Box) -> tuple[slice, ...]:
+    return tuple(slice(start, stop) for start, stop in box)
+
+
+def _as_box(shape: tuple[int, ...], index: BlockIndex) -> Box:
+    """Normalize a block index (tuple of step-1 slices) like numpy would."""
+    if isinstance(index, slice):
+        index = (index,)
+    if not isinstance(index, tuple) or not all(isinstance(s, slice) for s in index):
+        raise TypeError(f"block index must be a tuple of slices (step 1), got {index!r}")
+    if len(index) > len(shape):
+        raise IndexError(f"too many indices: shape {shape} has {len(shape)} dimensions, "
+                         f"got {len(index)} slices")
+    box = []
+    for axis, n in enumerate(shape):
+        s = index[axis] if axis < len(index) else slice(None)
+        for part in (s.start, s.stop, s.step):
+            if part is not None and (isinstance(part, bool) or not hasattr(part, "__index__")):
+                raise TypeError(f"slice bounds must be integers or None, got {s!r}")
+        start, stop, step = s.indices(n)
+        if step != 1:
+            raise ValueError(f"block slices must have step 1, got {s!r} on axis {axis}")
+        box.append((start, max(start, stop)))
+    return tuple(box)
+
+
+def _as_row_ids(ids: ArrayLike, n_rows: int) -> np.ndarray:
+    """Integer row ids, negative ones wrapped as numpy does, as int64."""
+    array = np.asarray(ids)
+    if array.dtype.kind not in "iu":
+        if array.size == 0 and array.dtype.kind == "f" and not isinstance(ids, np.ndarray):
+            array = array.astype(np.int64)     # [] and () arrive as float64
+        else:
+            raise TypeError(f"row ids must be integers, got an array of dtype {array.dtype}")
+    if array.size:
+        low, high = int(array.min()), int(array.max())
+        if low < -n_rows or high >= n_rows:
+            bad = low if low < -n_rows else high
+            raise IndexError(f"row id {bad} is out of bounds for a table of {n_rows} rows")
+    array = array.astype(np.int64, copy=False)
+    return np.where(array < 0, array + n_rows, array)
+
+
+def _box_runs(shape: tuple[int, ...], box: Box) -> tuple[int, np.ndarray]:
+    """Split a box into runs that are contiguous in the full tensor.
+
+    Returns ``(run_length, offsets)``: the box, in C order, is
+    ``len(offsets)`` runs of ``run_length`` elements, run ``r`` starting at
+    flat index ``offsets[r]`` of the full tensor.
+    """
+    lengths = _box_shape(box)
+    if any(n == 0 for n in lengths):
+        return 0, np.zeros(0, np.int64)
+    if not shape:
+        return 1, np.zeros(1, np.int64)
+    strides = [1] * len(shape)
+    for axis in range(len(shape) - 2, -1, -1):
+        strides[axis] = strides[axis + 1] * shape[axis + 1]
+    # The first axis (from the right) that the box does not cover fully
+    # bounds the runs; every axis after it is whole, so it continues the run.
+    split = len(shape) - 1
+    while split > 0 and box[split] == (0, shape[split]):
+        split -= 1
+    run_length = lengths[split] * strides[split]
+    start = box[split][0] * strides[split]
+    if split == 0:
+        return run_length, np.array([start], np.int64)
+    grids = np.ix_(*[np.arange(lo, hi, dtype=np.int64) * strides[axis]
+                     for axis, (lo, hi) in enumerate(box[:split])])
+    return run_length, (sum(grids) + start).ravel()
+
+
+# --------------------------------------------------------------------------
+# Plans: how to write any part of one (initializer, shape, dtype) tensor
+# --------------------------------------------------------------------------
+
+class _Plan:
+    """A validated recipe for one tensor; nothing is written until a fill."""
+
+    def fill_box(self, out: np.ndarray, box: Box, seed: int) -> None:
+        raise NotImplementedError
+
+    def fill_rows(self, out: np.ndarray, ids: np.ndarray, seed: int) -> None:
+        raise NotImplementedError
+
+
+class _StreamPlan(_Plan):
+    """One fill-API call: ``fill_<distribution>(out, a, b, seed=..., offset=...)``.
+
+    ``distribution`` is ``"uniform"`` (``a, b = low, high``), ``"normal"`` or
+    ``"truncated_normal"`` (``a, b = mean, stddev``).  This is the single
+    place that maps a distribution to a fill call; the kernel parameters are
+    computed (and checked against the dtype) once, here, so that filling many
+    small runs costs one kernel call each.
+    """
+
+    FILL_FUNCTIONS = {"uniform": "fill_uniform", "normal": "fill_normal",
+                      "truncated_normal": "fill_truncated_normal"}
+
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype, distribution: str,
+                 a: float, b: float) -> None:
+        self.shape, self.dtype, self.distribution, self.a, self.b = shape, dtype, distribution, a, b
+        self.code = _core.dtype_code(dtype)
+        if distribution == "uniform":
+            self.kernel = _core.DIST_UNIFORM
+            self.params = _fill.uniform_params(a, b, self.code)
+        elif distribution in ("normal", "truncated_normal"):
+            self.kernel = _core.DIST_NORMAL
+            self.params = _fill.normal_params(a, b, self.code,
+                                              truncate=distribution == "truncated_normal")
+        else:  # pragma: no cover - initializers only build the three above
+            raise ValueError(f"unknown distribution {distribution!r}")
+
+    @property
+    def fill_function(self) -> str:
+        """Name of the public fill function this plan is equal to."""
+        return self.FILL_FUNCTIONS[self.distribution]
+
+    def _fill_run(self, flat_out: np.ndarray, offset: int, seed: int) -> None:
+        _fill._run(flat_out, self.code, self.kernel, self.params, seed, offset)
+
+    def fill_box(self, out: np.ndarray, box: Box, seed: int) -> None:
+        run_length, offsets = _box_runs(self.shape, box)
+        if run_length == 0:
+            return
+        flat = out.reshape(-1)
+        if len(offsets) == 1:
+            self._fill_run(flat, int(offsets[0]), seed)
+            return
+        for r, offset in enumerate(offsets.tolist()):
+            self._fill_run(flat[r * run_length:(r + 1) * run_length], offset, seed)
+
+    def fill_rows(self, out: np.ndarray, ids: np.ndarray, seed: int) -> None:
+        row_size = math.prod(self.shape[1:])
+        flat_ids = ids.reshape(-1)
+        unique, inverse = np.unique(flat_ids, return_inverse=True)
+        # Sorted distinct ids can be written in place; otherwise each distinct
+        # row is generated once and gathered.
+        in_place = len(unique) == len(flat_ids) and bool(np.all(np.diff(flat_ids) > 0))
+        target = out if in_place else np.empty((len(unique),) + self.shape[1:], self.dtype)
+        flat = target.reshape(-1)
+        if row_size and len(unique):
+            # Consecutive ids form one contiguous run of the table.
+            breaks = np.flatnonzero(np.diff(unique) != 1) + 1
+            starts = np.concatenate(([0], breaks)).tolist()
+            stops = np.concatenate((breaks, [len(unique)])).tolist()
+            for first, last in zip(starts, stops):
+                self._fill_run(flat[first * row_size:last * row_size],
+                               int(unique[first]) * row_size, seed)
+        if not in_place:
+            np.take(target, inverse.reshape(-1), axis=0,
+                    out=out.reshape((len(flat_ids),) + self.shape[1:]))
+
+
+class _ConstantPlan(_Plan):
+    """Every element is ``np.broadcast_to(value, shape)`` at its index."""
+
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype, value: np.ndarray) -> None:
+        with np.errstate(all="ignore"):
+            cast = np.asarray(value).astype(dtype)
+        try:
+            self.values = np.broadcast_to(cast, shape)
+        except ValueError:
+            raise ValueError(f"Constant value of shape {cast.shape} cannot be broadcast to "
+                             f"shape {shape}") from None
+
+    def fill_box(self, out: np.ndarray, box: Box, seed: int) -> None:
+        out[...] = self.values[_box_slices(box)]
+
+    def fill_rows(self, out: np.ndarray, ids: np.ndarray, seed: int) -> None:
+        if self.values.ndim and self.values.strides[0] == 0:
+            out[...] = self.values[0]            # rows are all alike
+        else:
+            out[...] = self.values[ids]
+
+
+class _IdentityPlan(_Plan):
+    """``gain`` on the diagonal of a 2-D matrix, zero elsewhere."""
+
+    def __init__(self, dtype: np.dtype, gain: float) -> None:
+        self.gain = np.asarray(gain).astype(dtype)
+
+    def fill_box(self, out: np.ndarray, box: Box, seed: int) -> None:
+        (r0, r1), (c0, c1) = box
+        out[...] = 0
+        diagonal = np.arange(max(r0, c0), min(r1, c1))
+        out[diagonal - r0, diagonal - c0] = self.gain
+
+    def fill_rows(self, out: np.ndarray, ids: np.ndarray, seed: int) -> None:
+        n_cols = out.shape[-1]
+        flat = out.reshape(-1, n_cols)
+        flat[...] = 0
+        row_ids = ids.reshape(-1)
+        hit = np.flatnonzero(row_ids < n_cols)
+        flat[hit, row_ids[hit]] = self.gain
+
+
+class _OrthogonalPlan(_Plan):
+    """QR of a ``fill_normal`` matrix, Keras's algorithm; whole tensors only."""
+
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype, gain: float) -> None:
+        self.shape, self.dtype, self.gain = shape, dtype, gain
+        self.n_rows = math.prod(shape[:-1])
+        self.n_cols = shape[-1]
+        # QR is not implemented in half precision anywhere; compute in
+        # float32 for float32 and narrower outputs, as the fix everyone uses.
+        self.work_dtype = np.dtype(np.float64 if dtype == np.float64 else np.float32)
+        self.flat_shape = (max(self.n_rows, self.n_cols), min(self.n_rows, self.n_cols))
+        self.normal = _StreamPlan(self.flat_shape, self.work_dtype, "normal", 0.0, 1.0)
+
+    def fill_box(self, out: np.ndarray, box: Box, seed: int) -> None:
+        if box != _full_box(self.shape):  # pragma: no cover - block() refuses first
+            raise NotImplementedError("Orthogonal cannot generate part of a tensor")
+        if out.size == 0:
+            return
+        a = np.empty(self.flat_shape, self.work_dtype)
+        self.normal.fill_box(a, _full_box(self.flat_shape), seed)
+        q, r = np.linalg.qr(a)
+        # Mezzadri's sign correction makes Q Haar-distributed; a zero on the
+        # diagonal (probability 0) keeps its column rather than zeroing it.
+        q *= np.where(np.diagonal(r) < 0, -1, 1).astype(self.work_dtype)
+        if self.n_rows < self.n_cols:
+            q = q.T
+        out[...] = (self.gain * q.reshape(self.shape)).astype(self.dtype)
+
+
+# --------------------------------------------------------------------------
+# The base class
+# --------------------------------------------------------------------------
+
+class Initializer:
+    """Base class of all varinit initializers (Keras's ``Initializer``).
+
+    Subclasses define ``_plan(shape, dtype)``; the base class provides
+    ``__call__``, :meth:`block`, :meth:`rows`, configs and :meth:`clone`.
+
+    Notes
+    -----
+    ``init(shape)`` validates everything (shape, dtype, ``out``, parameters)
+    before it writes anything or advances a :class:`varinit.SeedGenerator`.
+    """
+
+    #: Whether the values depend on a seed.
+    _random: bool = False
+    #: dtype used when neither ``dtype`` nor ``out`` is given.
+    _default_dtype: np.dtype | None = None
+
+    # -- subclass hooks -------------------------------------------------
+
+    def _plan(self, shape: tuple[int, ...], dtype: np.dtype) -> _Plan:
+        raise NotImplementedError("Initializer subclasses must implement the `__call__()` method.")
+
+    def _accepts_dtype(self, dtype: np.dtype) -> bool:
+        return _is_float_dtype(dtype)
+
+    def _seed_source(self) -> FixedSeed | SeedGenerator | None:
+        return None
+
+    # -- shared machinery -----------------------------------------------
+
+    def _dtype(self, dtype: DTypeLike | None, out: np.ndarray | None) -> np.dtype:
+        if out is not None and not isinstance(out, np.ndarray):
+            raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
+        if dtype is None:
+            resolved = out.dtype if out is not None else (self._default_dtype or resolve_dtype(None))
+        else:
+            resolved = resolve_dtype(dtype)
+            if out is not None and out.dtype != resolved:
+                raise TypeError(f"out has dtype {out.dtype}, but dtype={resolved} was requested")
+        if not self._accepts_dtype(resolved):
+            kinds = _FLOAT_DTYPES if self._random else "numeric"
+            raise TypeError(f"{type(self).__name__} cannot generate dtype {resolved}: "
+                            f"it takes {kinds} dtypes")
+        if out is not None:
+            if self._random:
+                _core.check_out(out, _fill.FLOAT_CODES, type(self).__name__)
+            elif not out.flags.writeable:
+                raise ValueError("out is read-only")
+        return resolved
+
+    @staticmethod
+    def _check_out_shape(out: np.ndarray | None, expected: tuple[int, ...]) -> None:
+        if out is not None and out.shape != expected:
+            raise ValueError(f"out has shape {out.shape}, expected {expected}")
+
+    def _peek_seed(self) -> int:
+        source = self._seed_source()
+        return 0 if source is None else source.peek()
+
+    def _next_seed(self) -> int:
+        source = self._seed_source()
+        return 0 if source is None else source.next()
+
+    # -- public API -----------------------------------------------------
+
+    def __call__(self, shape: ShapeLike | None = None, dtype: DTypeLike | None = None, *,
+                 out: np.ndarray | None = None) -> np.ndarray:
+        """Generate a tensor, or fill ``out`` in place.
+
+        Parameters
+        ----------
+        shape : int or sequence of int, optional
+            Shape of the tensor; defaults to ``out.shape``.  Required when
+            ``out`` is not given.
+        dtype : dtype, optional
+            float16, bfloat16 (``ml_dtypes``, or the string ``"bfloat16"``),
+            float32 or float64 (constant initializers: any numeric dtype).
+            Defaults to ``out.dtype``, else float32.
+        out : numpy.ndarray, optional
+            Preallocated buffer to fill; gets exactly the values a new array
+            would.  Random initializers need it C-contiguous, aligned,
+            native-endian and writable, as the fill API does.
+
+        Returns
+        -------
+        numpy.ndarray
+            The new array, or ``out``.
+
+        Raises
+        ------
+        TypeError
+            For an unsupported dtype, an ``out`` of another dtype, or a
+            non-integer shape.
+        ValueError
+            For a negative dimension, an ``out`` of another shape, or
+            parameters that do not fit the dtype.  ``out`` is then untouched.
+        """
+        resolved = self._dtype(dtype, out)
+        if shape is None:
+            if out is None:
+                raise TypeError(f"{type(self).__name__}() needs a shape (or out=)")
+            full = out.shape
+        else:
+            full = as_shape(shape)
+        self._check_out_shape(out, full)
+        plan = self._plan(full, resolved)
+        if out is None:
+            out = np.empty(full, resolved)
+        plan.fill_box(out, _full_box(full), self._next_seed())
+        return out
+
+    def block(self, shape: ShapeLike, index: BlockIndex, dtype: DTypeLike | None = None,
+              out: np.ndarray | None = None) -> np.ndarray:
+        """Generate ``init(shape, dtype)[index]`` without the rest of the tensor.
+
+        Only the elements of the block are generated (one fill per
+        contiguous run of the full tensor, with ``offset=``), so blocks of a
+        table far larger than memory can be produced independently, in any
+        order, on any machine, with the same bits.
+
+        Parameters
+        ----------
+        shape : int or sequence of int
+            Shape of the *full* tensor (fans and parameters come from it).
+        index : slice or tuple of slice
+            Step-1 slices, as in numpy; missing trailing axes are whole.
+        dtype : dtype, optional
+            As for ``__call__``.
+        out : numpy.ndarray, optional
+            Buffer of the block's shape to fill.
+
+        Returns
+        -------
+        numpy.ndarray
+
+        Raises
+        ------
+        TypeError
+            For an index that is not slices.
+        ValueError
+            For a slice step other than 1; as ``__call__`` otherwise.
+        IndexError
+            For more slices than dimensions.
+        NotImplementedError
+            For :class:`Orthogonal`, whose values depend on the whole matrix.
+
+        Notes
+        -----
+        Uses the fill seed the next call would use, without advancing a
+        :class:`varinit.SeedGenerator`.
+
+        Examples
+        --------
+        >>> import numpy as np, varinit
+        >>> init = varinit.GlorotUniform(seed=1)
+        >>> part = init.block((1000, 64), (slice(10, 20), slice(0, 8)))
+        >>> bool(np.array_equal(part, init((1000, 64))[10:20, 0:8]))
+        True
+        """
+        resolved = self._dtype(dtype, out)
+        full = as_shape(shape)
+        box = _as_box(full, index)
+        self._check_out_shape(out, _box_shape(box))
+        plan = self._plan(full, resolved)
+        if out is None:
+            out = np.empty(_box_shape(box), resolved)
+        plan.fill_box(out, box, self._peek_seed())
+        return out
+
+    def rows(self, shape: ShapeLike, ids: ArrayLike, dtype: DTypeLike | None = None, *,
+             out: np.ndarray | None = None) -> np.ndarray:
+        """Generate ``init(shape, dtype)[ids]``: rows of a table, by id.
+
+        The time is proportional to the number of distinct rows asked for,
+        not to the table: each row is one contiguous run of the table's
+        stream, generated with ``offset=row * row_size``.
+
+        Parameters
+        ----------
+        shape : int or sequence of int
+            Shape of the *full* table, at least 1-D.
+        ids : array_like of int
+            Row ids of any shape, order and multiplicity; negative ids count
+            from the end, as in numpy.
+        dtype : dtype, optional
+            As for ``__call__``.
+        out : numpy.ndarray, optional
+            Buffer of shape ``ids.shape + shape[1:]`` to fill.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``ids.shape + shape[1:]``.
+
+        Raises
+        ------
+        IndexError
+            For an id outside ``[-shape[0], shape[0])``.
+        TypeError
+            For non-integer ids; as ``__call__`` otherwise.
+        ValueError
+            For a 0-D ``shape``; as ``__call__`` otherwise.
+        NotImplementedError
+            For :class:`Orthogonal`.
+
+        Notes
+        -----
+        Uses the fill seed the next call would use, without advancing a
+        :class:`varinit.SeedGenerator`.
+
+        Examples
+        --------
+        >>> import numpy as np, varinit
+        >>> init = varinit.RandomUniform(seed=3)
+        >>> ids = np.array([7, 2, 7, -1])
+        >>> bool(np.array_equal(init.rows((100, 16), ids), init((100, 16))[ids]))
+        True
+        """
+        resolved = self._dtype(dtype, out)
+        full = as_shape(shape)
+        if not full:
+            raise ValueError("rows() needs a table of at least one dimension, got shape=()")
+        row_ids = _as_row_ids(ids, full[0])
+        self._check_out_shape(out, row_ids.shape + full[1:])
+        plan = self._plan(full, resolved)
+        if out is None:
+            out = np.empty(row_ids.shape + full[1:], resolved)
+        plan.fill_rows(out, row_ids, self._peek_seed())
+        return out
+
+    def get_config(self) -> dict:
+        """The constructor arguments, with Keras's keys.
+
+        Returns
+        -------
+        dict
+            JSON-serializable (seeds as in ``docs/initializers.md``).
+        """
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Initializer":
+        """Build an initializer from :meth:`get_config` output (or Keras's).
+
+        Parameters
+        ----------
+        config : dict
+
+        Returns
+        -------
+        Initializer
+
+        Raises
+        ------
+        TypeError
+            For a key the constructor does not take.
+        """
+        return cls(**config)
+
+    def clone(self) -> "Initializer":
+        """``type(self).from_config(self.get_config())``.
+
+        Returns
+        -------
+        Initializer
+            With an int seed, the clone gives the same values; with ``None``
+            it draws a new seed; with a :class:`varinit.SeedGenerator` it gets
+            a fresh generator with the same root seed (as Keras).
+        """
+        return type(self).from_config(self.get_config())
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+# --------------------------------------------------------------------------
+# Constant initializers
+# --------------------------------------------------------------------------
+
+class _ConstantInitializer(Initializer):
+    def _accepts_dtype(self, dtype: np.dtype) -> bool:
+        return _is_numeric_dtype(dtype)
+
+
+class Zeros(_ConstantInitializer):
+    """Initializer of all-zero tensors (any numeric dtype, as Keras).
+
+    Examples
+    --------
+    >>> import varinit
+    >>> varinit.Zeros()((2, 2)).tolist()
+    [[0.0, 0.0], [0.0, 0.0]]
+    """
+
+    def _plan(self, shape: tuple[int, ...], dtype: np.dtype) -> _Plan:
+        return _ConstantPlan(shape, dtype, np.zeros((), dtype))
+
+
+class Ones(_ConstantInitializer):
+    """Initializer of all-one tensors (any numeric dtype, as Keras).
+
+    Examples
+    --------
+    >>> import varinit
+    >>> varinit.Ones()((2,), "int32").tolist()
+    [1, 1]
+    """
+
+    def _plan(self, shape: tuple[int, ...], dtype: np.dtype) -> _Plan:
+        return _ConstantPlan(shape, dtype, np.ones((), dtype))
+
+
+def _constant_value(value: Any) -> Any:
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"Constant value must be a number or a numeric array, got {value!r}")
+    array = np.asarray(value)
+    if not _is_numeric_dtype(array.dtype):
+        raise TypeError(f"Constant value must be a number or a numeric array, "
+                        f"got dtype {array.dtype}")
+    return value
+
+
+class Constant(_ConstantInitializer):
+    """Initializer of tensors filled with ``value`` (cast to the dtype).
+
+    Parameters
+    ----------
+    value : number or array_like, optional
+        A scalar, or (as Keras accepts) an array broadcast to the shape.
+        Defaults to 0.0.
+
+    Raises
+    ------
+    TypeError
+        For a non-numeric value.
+
+    Examples
+    --------
+    >>> import varinit
+    >>> varinit.Constant(0.5)((3,)).tolist()
+    [0.5, 0.5, 0.5]
+    """
+
+    def __init__(self, value: Any = 0.0) -> None:
+        self.value = _constant_value(value)
+
+    def _plan(self, shape: tuple[int, ...], dtype: np.dtype) -> _Plan:
+        return _ConstantPlan(shape, dtype, np.asarray(self.value))
+
+    def get_config(self) -> dict:
+        """``{"value": v}``: Python scalars as is, arrays in Keras's ``__tensor__`` form.
+
+        Returns
+        -------
+        dict
+        """
+        value = self.value
+        if isinstance(value, (np.ndarray, np.generic)) or not np.isscalar(value):
+            array = np.asarray(value)
+            value = {"class_name": "__tensor__",
+                     "config": {"value": array.tolist(), "dtype": str(array.dtype)}}
+        return {"value": value}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Constant":
+        """Build from ``{"value": ...}`` (a scalar, or Keras's ``__tensor__``/``__numpy__`` dict).
+
+        Parameters
+        ----------
+        config : dict
+
+        Returns
+        -------
+        Constant
+        """
+        config = dict(config)
+        value = config.pop("value", 0.0)
+        if config:
+            raise TypeError(f"Constant.__init__() got an unexpected keyword argument "
+                            f"{next(iter(config))!r}")
+        if isinstance(value, dict):
+            if value.get("class_name") not in ("__tensor__", "__numpy__"):
+                raise TypeError(f"Constant value config must be a number or a serialized "
+                                f"array, got {value!r}")
+            inner = value.get("config", {})
+            dtype = inner.get("dtype")
+            value = np.asarray(inner.get("value"),
+                               dtype=resolve_dtype(dtype) if dtype is not None else None)
+        return cls(value)
+
+
+class Identity(_ConstantInitializer):
+    """Initializer of ``gain`` times the (rectangular) identity matrix, 2-D only.
+
+    Parameters
+    ----------
+    gain : float, optional
+        Multiplicative factor, default 1.0.
+
+    Raises
+    ------
+    TypeError
+        For a non-real gain.
+
+    Notes
+    -----
+    Unlike Keras 3.15, whose ``get_config()`` drops ``gain``, the config is
+    ``{"gain": g}``; Keras's ``{}`` reads as gain 1.0.  The result has the
+    requested dtype even for integer dtypes (Keras's numpy backend returns
+    float64 there).
+
+    Examples
+    --------
+    >>> import varinit
+    >>> varinit.Identity(2.0)((2, 3)).tolist()
+    [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]]
+    """
+
+    def __init__(self, gain: float = 1.0) -> None:
+        self.gain = _real(gain, "gain")
+
+    def _plan(self, shape: tuple[int, ...], dtype: np.dtype) -> _Plan:
+        if len(shape) != 2:
+            raise ValueError("Identity matrix initializer can only be used for 2D matrices. "
+                             f"Received: shape={shape} of rank {len(shape)}.")
+        return _IdentityPlan(dtype, self.gain)
+
+    def get_config(self) -> dict:
+        """``{"gain": g}`` (Keras 3.15 emits ``{}``; see the class notes).
+
+        Returns
+        -------
+        dict
+        """
+        return {"gain": self.gain}
+
+
+# --------------------------------------------------------------------------
+# Random initializers
+# --------------------------------------------------------------------------
+
+class _RandomInitializer(Initializer):
+    """Seed handling shared by the random initializers (Keras's ``RandomInitializer``)."""
+
+    _random = True
+
+    def __init__(self, seed: SeedLike = None) -> None:
+        source, config_seed = resolve_seed(seed)
+        self._source = source
+        self._init_seed = config_seed
+        self.seed: int | SeedGenerator = source if isinstance(source, SeedGenerator) else source.seed
+
+    def _seed_source(self) -> FixedSeed | SeedGenerator:
+        return self._source
+
+    def get_config(self) -> dict:
+        return {"seed": seed_config(self._init_seed)}
+
+
+class RandomNormal(_RandomInitializer):
+    """Normal ``N(mean, stddev**2)``: ``fill_normal(out, mean, stddev)``.
+
+    Parameters
+    ----------
+    mean : float, optional
+        Default 0.0.
+    stddev : float, optional
+        Positive, default 0.05.
+    seed : int, None, SeedGenerator or numpy.random.Generator, optional
+        See ``docs/initializers.md``: an int or None gives the same values
+        on every call; a :class:`varinit.SeedGenerator` new ones each call.
+
+    Raises
+    ------
+    TypeError
+        For non-real parameters.
+    ValueError
+        For a non-positive or non-finite stddev, or a bad seed.
+
+    Examples
+    --------
+    >>> import varinit
+    >>> varinit.RandomNormal(stddev=0.02, seed=0)((4, 4)).shape
+    (4, 4)
+    """
+
+    _distribution = "normal"
+
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: SeedLike = None) -> None:
+        self.mean = _real(mean, "mean")
+        self.stddev = _real(stddev, "stddev")
+        if self.stddev <= 0:
+            raise ValueError(f"stddev must be positive, got {self.stddev!r}")
+        super().__init__(seed=seed)
+
+    def _plan(self, shape: tuple[int, ...], dtype: np.dtype) -> _Plan:
+        return _StreamPlan(shape, dtype, self._distribution, self.mean, self.stddev)
+
+    def get_config(self) -> dict:
+        """``{"seed", "mean", "stddev"}``, as Keras.
+
+        Returns
+        -------
+        dict
+        """
+        return {**super().get_config(), "mean": self.mean, "stddev": self.stddev}
+
+
+class TruncatedNormal(RandomNormal):
+    """Normal restricted to ``mean ± 2*stddev``: ``fill_truncated_normal(out, mean, stddev)``.
+
+    As in Keras, ``stddev`` is the parameter *before* truncation: the sample
+    standard deviation is ``0.8796 * stddev``.  Values outside the bounds are
+    redrawn (rejection), so none lies outside them, in any dtype.
+
+    Parameters
+    ----------
+    mean : float, optional
+        Default 0.0.
+    stddev : float, optional
+        Positive, default 0.05.
+    seed : int, None, SeedGenerator or numpy.random.Generator, optional
+        As for :class:`RandomNormal`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As for :class:`RandomNormal`.
+
+    Examples
+    --------
+    >>> import numpy as np, varinit
+    >>> x = varinit.TruncatedNormal(stddev=0.1, seed=0)((1000,))
+    >>> bool(np.abs(x).max() <= 0.2)
+    True
+    """
+
+    _distribution = "truncated_normal"
+
+
+class RandomUniform(_RandomInitializer):
+    """Uniform on ``[minval, maxval)``: ``fill_uniform(out, minval, maxval)``.
+
+    Parameters
+    ----------
+    minval, maxval : float, optional
+        Bounds, ``minval < maxval``; default -0.05 and 0.05 (Keras's
+        ``"uniform"``, the default of its ``Embedding``).
+    seed : int, None, SeedGenerator or numpy.random.Generator, optional
+        As for :class:`RandomNormal`.
+
+    Raises
+    ------
+    TypeError
+        For non-real bounds.
+    ValueError
+        For ``minval >= maxval``, non-finite bounds or a bad seed.
+
+    Examples
+    --------
+    >>> import numpy as np, varinit
+    >>> x = varinit.RandomUniform(-1, 1, seed=0)((1000,))
+    >>> bool(((x >= -1) & (x < 1)).all())
+    True
+    """
+
+    def __init__(self, minval: float = -0.05, maxval: float = 0.05,
+                 seed: SeedLike = None) -> None:
+        self.minval = _real(minval, "minval")
+        self.maxval = _real(maxval, "maxval")
+        if not self.minval < self.maxval:
+            raise ValueError(f"minval must be less than maxval, got minval={self.minval!r}, "
+                             f"maxval={self.maxval!r}")
+        super().__init__(seed=seed)
+
+    def _plan(self, shape: tuple[int, ...], dtype: np.dtype) -> _Plan:
+        return _StreamPlan(shape, dtype, "uniform", self.minval, self.maxval)
+
+    def get_config(self) -> dict:
+        """``{"seed", "minval", "maxval"}``, as Keras.
+
+        Returns
+        -------
+        dict
+        """
+        return {**super().get_config(), "minval": self.minval, "maxval": self.maxval}
+
+
+_MODES = ("fan_avg", "fan_in", "fan_out")
+_DISTRIBUTIONS = ("truncated_normal", "uniform", "untruncated_normal")
+
+
+def _set_repr(names: tuple[str, ...]) -> str:
+    return "{" + ", ".join(repr(n) for n in names) + "}"
+
+
+class VarianceScaling(_RandomInitializer):
+    """Scale-aware initializer: std ``sqrt(scale / n)`` for the shape's fan ``n``.
+
+    For a call with ``shape``, ``(fan_in, fan_out) = compute_fans(shape, ...)``,
+    ``n = max(1, fan_in)``, ``max(1, fan_out)`` or ``max(1, (fan_in + fan_out) / 2)``
+    for ``mode`` ``"fan_in"``, ``"fan_out"``, ``"fan_avg"``, ``s = scale / n``, and
+
+    * ``"truncated_normal"``: ``fill_truncated_normal(out, 0, sqrt(s) / 0.87962566103423978)``
+      (bounds ±2σ; the sample std is ``sqrt(s)``);
+    * ``"untruncated_normal"``: ``fill_normal(out, 0, sqrt(s))``;
+    * ``"uniform"``: ``fill_uniform(out, -L, L)``, ``L = sqrt(3 * s)``.
+
+    Parameters
+    ----------
+    scale : float, optional
+        Positive scaling factor, default 1.0.
+    mode : {"fan_in", "fan_out", "fan_avg"}, optional
+        Default ``"fan_in"``; case-sensitive, as Keras.
+    distribution : {"truncated_normal", "untruncated_normal", "uniform"}, optional
+        Default ``"truncated_normal"``; lower-cased first, and ``"normal"``
+        means ``"truncated_normal"``, as Keras.
+    seed : int, None, SeedGenerator or numpy.random.Generator, optional
+        As for :class:`RandomNormal`.
+    input_axes, output_axes : sequence of int, optional
+        Keras 3.15's explicit fan axes (both, or neither, take effect).
+    layout : {"keras", "torch"}, optional
+        ``"torch"`` computes the fans of ``(out, in, *kernel)`` weights as
+        ``torch.nn.init`` does (any rank >= 2); it cannot be combined with
+        the axes.
+
+    Raises
+    ------
+    ValueError
+        ``scale <= 0`` (or not finite), an unknown ``mode`` or
+        ``distribution``, a bad seed or layout: Keras's messages.
+    TypeError
+        A non-real ``scale``, a non-string ``distribution``, non-integer axes.
+
+    Examples
+    --------
+    >>> import varinit
+    >>> init = varinit.VarianceScaling(2.0, "fan_in", "uniform", seed=0)
+    >>> init((3, 3, 16, 32)).shape
+    (3, 3, 16, 32)
+    """
+
+    def __init__(self, scale: float = 1.0, mode: str = "fan_in",
+                 distribution: str = "truncated_normal", seed: SeedLike = None,
+                 input_axes: AxesLike = None, output_axes: AxesLike = None,
+                 layout: str = "keras") -> None:
+        if isinstance(scale, bool) or not isinstance(scale, (numbers.Real, np.integer, np.floating)):
+            raise TypeError(f"Argument `scale` must be a positive float. Received: scale={scale!r}")
+        if not scale > 0.0 or not math.isfinite(scale):
+            raise ValueError(f"Argument `scale` must be positive float. Received: scale={scale}")
+        if not isinstance(mode, str) or mode not in _MODES:
+            raise ValueError(f"Invalid `mode` argument: {mode}. "
+                             f"Please use one of {_set_repr(_MODES)}")
+        if not isinstance(distribution, str):
+            raise TypeError(f"`distribution` must be a string, got {distribution!r}")
+        distribution = distribution.lower()
+        if distribution == "normal":
+            distribution = "truncated_normal"
+        if distribution not in _DISTRIBUTIONS:
+            raise ValueError(f"Invalid `distribution` argument: {distribution}."
+                             f"Please use one of {_set_repr(_DISTRIBUTIONS)}")
+        check_axes(input_axes, output_axes)
+        layout = check_layout(layout)
+        if layout == "torch" and (input_axes is not None or output_axes is not None):
+            raise ValueError("input_axes/output_axes cannot be combined with layout='torch'")
+        self.scale = scale.item() if isinstance(scale, np.generic) else scale
+        self.mode = mode
+        self.distribution = distribution
+        self.input_axes = input_axes
+        self.output_axes = output_axes
+        self.layout = layout
+        super().__init__(seed=seed)
+
+    def fans(self, shape: ShapeLike) -> tuple[int, int]:
+        """``(fan_in, fan_out)`` this initializer uses for ``shape``.
+
+        Parameters
+        ----------
+        shape : int or sequence of int
+
+        Returns
+        -------
+        (int, int)
+        """
+        if self.layout == "torch":
+            return compute_fans(shape, layout="torch")
+        return compute_fans(shape, input_axes=self.input_axes, output_axes=self.output_axes)
+
+    def _plan(self, shape: tuple[int, ...], dtype: np.dtype) -> _Plan:
+        fan_in, fan_out = self.fans(shape)
+        # Same float operations as Keras, so the parameters are its bits.
+        scale = self.scale
+        if self.mode == "fan_in":
+            scale /= max(1.0, fan_in)
+        elif self.mode == "fan_out":
+            scale /= max(1.0, fan_out)
+        else:
+            scale /= max(1.0, (fan_in + fan_out) / 2.0)
+        if self.distribution == "truncated_normal":
+            stddev = math.sqrt(scale) / TRUNCATED_STDDEV_FACTOR
+            return _StreamPlan(shape, dtype, "truncated_normal", 0.0, stddev)
+        if self.distribution == "untruncated_normal":
+            return _StreamPlan(shape, dtype, "normal", 0.0, math.sqrt(scale))
+        limit = math.sqrt(3.0 * scale)
+        return _StreamPlan(shape, dtype, "uniform", -limit, limit)
+
+    def _axes_config(self) -> dict:
+        config = {"input_axes": self.input_axes, "output_axes": self.output_axes}
+        if self.layout != "keras":
+            config["layout"] = self.layout
+        return config
+
+    def get_config(self) -> dict:
+        """``{"seed", "scale", "mode", "distribution", "input_axes", "output_axes"}``, as Keras.
+
+        Returns
+        -------
+        dict
+            Plus ``"layout": "torch"`` for torch-layout initializers, which
+            Keras cannot express (its axes lists are rank-specific).
+        """
+        return {**super().get_config(), "scale": self.scale, "mode": self.mode,
+                "distribution": self.distribution, **self._axes_config()}
+
+
+class _Preset(VarianceScaling):
+    """A fixed (scale, mode, distribution); its config has only seed and axes."""
+
+    _preset: tuple[float, str, str]
+
+    def __init__(self, seed: SeedLike = None, input_axes: AxesLike = None,
+                 output_axes: AxesLike = None, layout: str = "keras") -> None:
+        scale, mode, distribution = self._preset
+        super().__init__(scale=scale, mode=mode, distribution=distribution, seed=seed,
+                         input_axes=input_axes, output_axes=output_axes, layout=layout)
+
+    def get_config(self) -> dict:
+        """``{"seed", "input_axes", "output_axes"}``, as Keras.
+
+        Returns
+        -------
+        dict
+        """
+        return {"seed": seed_config(self._init_seed), **self._axes_config()}
+
+
+_PRESET_PARAMETERS = """
+    Parameters
+    ----------
+    seed : int, None, SeedGenerator or numpy.random.Generator, optional
+        As for :class:`RandomNormal`.
+    input_axes, output_axes : sequence of int, optional
+        Keras 3.15's explicit fan axes.
+    layout : {"keras", "torch"}, optional
+        ``"torch"`` for ``(out, in, *kernel)`` weights.
+"""
+
+
+class GlorotUniform(_Preset):
+    __doc__ = f"""Glorot (Xavier) uniform: ``U[-L, L)``, ``L = sqrt(6 / (fan_in + fan_out))``.
+
+    ``VarianceScaling(1.0, "fan_avg", "uniform")``; torch ``xavier_uniform_``.
+    {_PRESET_PARAMETERS}
+    Examples
+    --------
+    >>> import varinit
+    >>> varinit.GlorotUniform(seed=0)((64, 32)).dtype
+    dtype('float32')
+    """
+    _preset = (1.0, "fan_avg", "uniform")
+
+
+class GlorotNormal(_Preset):
+    __doc__ = f"""Glorot (Xavier) normal: truncated normal, std ``sqrt(2 / (fan_in + fan_out))``.
+
+    ``VarianceScaling(1.0, "fan_avg", "truncated_normal")``.  Unlike torch's
+    ``xavier_normal_`` (untruncated), values beyond ±2σ are redrawn.
+    {_PRESET_PARAMETERS}
+    Examples
+    --------
+    >>> import varinit
+    >>> varinit.GlorotNormal(seed=0)((64, 32)).shape
+    (64, 32)
+    """
+    _preset = (1.0, "fan_avg", "truncated_normal")
+
+
+class HeUniform(_Preset):
+    __doc__ = f"""He (Kaiming) uniform: ``U[-L, L)``, ``L = sqrt(6 / fan_in)``.
+
+    ``VarianceScaling(2.0, "fan_in", "uniform")``; torch
+    ``kaiming_uniform_(w, nonlinearity="relu")``.
+    {_PRESET_PARAMETERS}
+    Examples
+    --------
+    >>> import varinit
+    >>> varinit.HeUniform(seed=0)((3, 3, 16, 32)).shape
+    (3, 3, 16, 32)
+    """
+    _preset = (2.0, "fan_in", "uniform")
+
+
+class HeNormal(_Preset):
+    __doc__ = f"""He (Kaiming) normal: truncated normal, std ``sqrt(2 / fan_in)``.
+
+    ``VarianceScaling(2.0, "fan_in", "truncated_normal")``.  torch's
+    ``kaiming_normal_`` is untruncated (``VarianceScaling(2.0, "fan_in",
+    "untruncated_normal")``).
+    {_PRESET_PARAMETERS}
+    Examples
+    --------
+    >>> import varinit
+    >>> varinit.HeNormal(seed=0)((128, 64)).shape
+    (128, 64)
+    """
+    _preset = (2.0, "fan_in", "truncated_normal")
+
+
+class LecunUniform(_Preset):
+    __doc__ = f"""LeCun uniform: ``U[-L, L)``, ``L = sqrt(3 / fan_in)``.
+
+    ``VarianceScaling(1.0, "fan_in", "uniform")``; Caffe's "xavier" filler.
+    {_PRESET_PARAMETERS}
+    Examples
+    --------
+    >>> import varinit
+    >>> varinit.LecunUniform(seed=0)((16, 8)).shape
+    (16, 8)
+    """
+    _preset = (1.0, "fan_in", "uniform")
+
+
+class LecunNormal(_Preset):
+    __doc__ = f"""LeCun normal: truncated normal, std ``sqrt(1 / fan_in)`` (flax's default).
+
+    ``VarianceScaling(1.0, "fan_in", "truncated_normal")``.
+    {_PRESET_PARAMETERS}
+    Examples
+    --------
+    >>> import varinit
+    >>> varinit.LecunNormal(seed=0)((16, 8)).shape
+    (16, 8)
+    """
+    _preset = (1.0, "fan_in", "truncated_normal")
+
+
+class Orthogonal(_RandomInitializer):
+    """Random orthogonal matrix (Saxe et al.), Keras's algorithm.
+
+    ``rows = prod(shape[:-1])``, ``cols = shape[-1]``; a
+    ``(max(rows, cols), min(rows, cols))`` matrix is filled with
+    ``fill_normal(a, 0.0, 1.0, seed=fill_seed)`` in float64 (float64
+    output) or float32 (float32 and narrower), factored ``a = QR``; the
+    columns of ``Q`` are multiplied by the signs of ``diag(R)``, ``Q`` is
+    transposed if ``rows < cols``, reshaped to ``shape`` and multiplied by
+    ``gain``, then rounded to the dtype.
+
+    Parameters
+    ----------
+    gain : float, optional
+        Multiplicative factor, default 1.0.
+    seed : int, None, SeedGenerator or numpy.random.Generator, optional
+        As for :class:`RandomNormal`.
+
+    Raises
+    ------
+    TypeError
+        For a non-real gain.
+    ValueError
+        At call time, for a shape of rank < 2.
+
+    Notes
+    -----
+    The normal matrix is reproducible bit for bit, but the QR factorization
+    comes from the LAPACK that numpy links, so the bits of the result may
+    differ between builds (orthonormality does not).  :meth:`block` and
+    :meth:`rows` raise ``NotImplementedError``: every value depends on the
+    whole matrix.  Cost is O(max·min²).
+
+    Examples
+    --------
+    >>> import numpy as np, varinit
+    >>> q = varinit.Orthogonal(seed=0)((6, 4), "float64")
+    >>> bool(np.allclose(q.T @ q, np.eye(4)))
+    True
+    """
+
+    def __init__(self, gain: float = 1.0, seed: SeedLike = None) -> None:
+        self.gain = _real(gain, "gain")
+        super().__init__(seed=seed)
+
+    def _plan(self, shape: tuple[int, ...], dtype: np.dtype) -> _Plan:
+        if len(shape) < 2:
+            raise ValueError("The tensor to initialize must be at least two-dimensional. "
+                             f"Received: shape={shape} of rank {len(shape)}.")
+        return _OrthogonalPlan(shape, dtype, self.gain)
+
+    def _whole_only(self, method: str) -> NotImplementedError:
+        return NotImplementedError(
+            f"Orthogonal.{method}() is not available: every value of an orthogonal matrix "
+            "depends on the whole QR factorization; call the initializer on the full shape")
+
+    def block(self, shape: ShapeLike, index: BlockIndex, dtype: DTypeLike | None = None,
+              out: np.ndarray | None = None) -> np.ndarray:
+        """Not available for Orthogonal.
+
+        Raises
+        ------
+        NotImplementedError
+            Always.
+        """
+        raise self._whole_only("block")
+
+    def rows(self, shape: ShapeLike, ids: ArrayLike, dtype: DTypeLike | None = None, *,
+             out: np.ndarray | None = None) -> np.ndarray:
+        """Not available for Orthogonal.
+
+        Raises
+        ------
+        NotImplementedError
+            Always.
+        """
+        raise self._whole_only("rows")
+
+    def get_config(self) -> dict:
+        """``{"seed", "gain"}``, as Keras.
+
+        Returns
+        -------
+        dict
+        """
+        return {**super().get_config(), "gain": self.gain}
+
+
+# Keras's module attributes: the snake_case names and the compatibility
+# aliases are the same class objects.
+IdentityInitializer = Identity
+OrthogonalInitializer = Orthogonal
+zeros = Zeros
+ones = Ones
+constant = Constant
+identity = Identity
+random_normal = RandomNormal
+random_uniform = RandomUniform
+truncated_normal = TruncatedNormal
+variance_scaling = VarianceScaling
+glorot_normal = GlorotNormal
+glorot_uniform = GlorotUniform
+he_normal = HeNormal
+he_uniform = HeUniform
+lecun_normal = LecunNormal
+lecun_uniform = LecunUniform
+orthogonal = Orthogonal
