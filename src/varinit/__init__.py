@@ -24,6 +24,8 @@ from .initializers import (
     variance_scaling, zeros,
 )
 
+from .io import save, verify
+
 STREAM_VERSION: int = _core.STREAM_VERSION
 BLOCK: int = _core.BLOCK
 LANES: int = _core.LANES
@@ -46,6 +48,9 @@ __all__ += [
     "compute_fans", "SeedGenerator", "derive_seed", "get", "serialize", "deserialize",
     "contrib",
 ]
+
+# Huge tables: streaming files with provenance (docs/huge-tables.md).
+__all__ += ["save", "verify"]
 
 
 def runtime_info() -> dict:
