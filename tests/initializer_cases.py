@@ -1,0 +1,176 @@
+"""Shared expectations for the initializer tests, computed independently of varinit.
+
+Each case names an initializer factory and, for a shape, the fill call that
+must reproduce it (written from the Keras formulas, not from varinit's code)
+and the exact distribution (scipy.stats) its values follow.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Callable
+
+import numpy as np
+import scipy.special as sp
+import scipy.stats as st
+
+import varinit
+
+C = 0.87962566103423978  # std of N(0, 1) restricted to [-2, 2]
+
+try:
+    import ml_dtypes
+    BF16 = np.dtype(ml_dtypes.bfloat16)
+except ImportError:  # pragma: no cover
+    BF16 = None
+
+
+def keras_fans(shape):
+    """Keras's fan rules, written out again for the tests."""
+    if len(shape) == 0:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    if len(shape) == 2:
+        return shape[0], shape[1]
+    rf = math.prod(shape[:-2])
+    return shape[-2] * rf, shape[-1] * rf
+
+
+@dataclass(frozen=True)
+class Draw:
+    """The fill call an initializer must equal: ``fill_<kind>(out, a, b)``."""
+    kind: str          # "uniform", "normal", "truncated_normal"
+    a: float           # low or mean
+    b: float           # high or stddev
+
+    def fill(self, out, seed, offset=0):
+        fn = {"uniform": varinit.fill_uniform, "normal": varinit.fill_normal,
+              "truncated_normal": varinit.fill_truncated_normal}[self.kind]
+        return fn(out, self.a, self.b, seed=seed, offset=offset)
+
+    def distribution(self):
+        if self.kind == "uniform":
+            return st.uniform(self.a, self.b - self.a)
+        if self.kind == "normal":
+            return st.norm(self.a, self.b)
+        return st.truncnorm(-2, 2, loc=self.a, scale=self.b)
+
+    def cdf(self, x):
+        """The exact CDF; the truncated one via ``ndtr``, much faster than ``truncnorm.cdf``."""
+        if self.kind != "truncated_normal":
+            return self.distribution().cdf(x)
+        low, mass = sp.ndtr(-2.0), sp.ndtr(2.0) - sp.ndtr(-2.0)
+        z = np.clip((x - self.a) / self.b, -2.0, 2.0)
+        return (sp.ndtr(z) - low) / mass
+
+    def exact_bounds(self):
+        """(lo, hi, hi_open) as exact Fractions, or None for an unbounded normal."""
+        if self.kind == "uniform":
+            return Fraction(self.a), Fraction(self.b), True
+        if self.kind == "truncated_normal":
+            m, s = Fraction(self.a), Fraction(self.b)
+            return m - 2 * s, m + 2 * s, False
+        return None
+
+
+def variance_scaling_draw(scale, mode, distribution, shape):
+    fan_in, fan_out = keras_fans(shape)
+    n = {"fan_in": max(1.0, fan_in), "fan_out": max(1.0, fan_out),
+         "fan_avg": max(1.0, (fan_in + fan_out) / 2.0)}[mode]
+    s = scale / n
+    if distribution == "truncated_normal":
+        return Draw("truncated_normal", 0.0, math.sqrt(s) / C)
+    if distribution == "untruncated_normal":
+        return Draw("normal", 0.0, math.sqrt(s))
+    limit = math.sqrt(3.0 * s)
+    return Draw("uniform", -limit, limit)
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    make: Callable[[object], varinit.Initializer]     # seed -> initializer
+    draw: Callable[[tuple], Draw]                     # shape -> expected fill call
+
+
+CASES = [
+    Case("RandomUniform", lambda s: varinit.RandomUniform(seed=s),
+         lambda shape: Draw("uniform", -0.05, 0.05)),
+    Case("RandomUniform(-3,7)", lambda s: varinit.RandomUniform(-3, 7, seed=s),
+         lambda shape: Draw("uniform", -3, 7)),
+    Case("RandomNormal", lambda s: varinit.RandomNormal(seed=s),
+         lambda shape: Draw("normal", 0.0, 0.05)),
+    Case("RandomNormal(1,2)", lambda s: varinit.RandomNormal(1.0, 2.0, seed=s),
+         lambda shape: Draw("normal", 1.0, 2.0)),
+    Case("TruncatedNormal", lambda s: varinit.TruncatedNormal(seed=s),
+         lambda shape: Draw("truncated_normal", 0.0, 0.05)),
+    Case("TruncatedNormal(0.5,3)", lambda s: varinit.TruncatedNormal(0.5, 3.0, seed=s),
+         lambda shape: Draw("truncated_normal", 0.5, 3.0)),
+    Case("GlorotUniform", lambda s: varinit.GlorotUniform(seed=s),
+         lambda shape: variance_scaling_draw(1.0, "fan_avg", "uniform", shape)),
+    Case("GlorotNormal", lambda s: varinit.GlorotNormal(seed=s),
+         lambda shape: variance_scaling_draw(1.0, "fan_avg", "truncated_normal", shape)),
+    Case("HeUniform", lambda s: varinit.HeUniform(seed=s),
+         lambda shape: variance_scaling_draw(2.0, "fan_in", "uniform", shape)),
+    Case("HeNormal", lambda s: varinit.HeNormal(seed=s),
+         lambda shape: variance_scaling_draw(2.0, "fan_in", "truncated_normal", shape)),
+    Case("LecunUniform", lambda s: varinit.LecunUniform(seed=s),
+         lambda shape: variance_scaling_draw(1.0, "fan_in", "uniform", shape)),
+    Case("LecunNormal", lambda s: varinit.LecunNormal(seed=s),
+         lambda shape: variance_scaling_draw(1.0, "fan_in", "truncated_normal", shape)),
+    Case("VS(0.5,fan_out,untruncated)",
+         lambda s: varinit.VarianceScaling(0.5, "fan_out", "untruncated_normal", seed=s),
+         lambda shape: variance_scaling_draw(0.5, "fan_out", "untruncated_normal", shape)),
+    Case("VS(3,fan_avg,normal)",
+         lambda s: varinit.VarianceScaling(3.0, "fan_avg", "normal", seed=s),
+         lambda shape: variance_scaling_draw(3.0, "fan_avg", "truncated_normal", shape)),
+    Case("VS(1.5,fan_out,uniform)",
+         lambda s: varinit.VarianceScaling(1.5, "fan_out", "uniform", seed=s),
+         lambda shape: variance_scaling_draw(1.5, "fan_out", "uniform", shape)),
+]
+CASE_IDS = [c.name for c in CASES]
+
+
+# ---- low precision: the definition of issue 3, written with numpy/ml_dtypes ----
+
+def _step(value, dtype, up):
+    """Next representable value of a 2-byte float dtype, toward +inf (up) or -inf."""
+    bits = int(np.array(value, dtype).view(np.uint16))
+    negative, magnitude = bits & 0x8000, bits & 0x7FFF
+    if magnitude == 0:
+        bits = 0x0001 if up else 0x8001
+    elif (not negative) == up:
+        bits += 1
+    else:
+        bits -= 1
+    return np.array(bits, np.uint16).view(dtype)[()]
+
+
+def inward(bound, dtype, up, open_bound=False):
+    """The dtype value nearest to the exact ``bound`` on its inner side."""
+    value = np.array(float(bound)).astype(dtype)[()]
+    if up:
+        while Fraction(float(value)) < bound:
+            value = _step(value, dtype, True)
+    else:
+        while Fraction(float(value)) > bound or (open_bound and Fraction(float(value)) == bound):
+            value = _step(value, dtype, False)
+    return value
+
+
+def expected_low_precision(stream32, draw, dtype):
+    """RNE of the float32 stream, clamped into the bounds rounded inward."""
+    rounded = stream32.astype(dtype)
+    bounds = draw.exact_bounds()
+    if bounds is None:
+        top = np.array(65504.0 if dtype == np.float16 else 3.3895313892515355e38).astype(dtype)
+        lo, hi = -top, top
+    else:
+        low, high, high_open = bounds
+        lo = inward(low, dtype, up=True)
+        hi = inward(high, dtype, up=False, open_bound=high_open)
+    as64 = rounded.astype(np.float64)
+    result = np.where(as64 < float(lo), lo, np.where(as64 > float(hi), hi, rounded))
+    return result.astype(dtype)
