@@ -334,12 +334,15 @@ def _run_parallel(jobs: Iterator[Any], work: Callable[[Any, Any], int], make_scr
 
     def run() -> None:
         try:
-            scratch = make_scratch()
-            while True:
-                job = next_job()
-                n = work(job, scratch)
-                with lock:
-                    state["done"] += n
+            # The workers are the parallelism: fills inside them use one
+            # thread, or varinit's pool would only oversubscribe the cores.
+            with _threads.num_threads(1):
+                scratch = make_scratch()
+                while True:
+                    job = next_job()
+                    n = work(job, scratch)
+                    with lock:
+                        state["done"] += n
         except _Cancelled:
             pass
         except BaseException as exc:  # noqa: BLE001 - handed to the caller
@@ -759,18 +762,10 @@ def _stream_tensors(fd: int, data_start: int, tensors: Sequence[_Tensor], meter:
         return nbytes
 
     def scratch() -> np.ndarray:
-        _threads_local_one()
         return np.empty(window, np.uint8)
 
     meter.update(0)
     _run_parallel(jobs(), work, scratch, workers, meter)
-
-
-def _threads_local_one() -> None:
-    """Make fills in the current (worker) thread single-threaded: the save's
-    workers are the parallelism, the fill pool would only oversubscribe."""
-    cm = _threads.num_threads(1)
-    cm.__enter__()          # the thread ends with the worker; nothing to undo
 
 
 # ---------------------------------------------------------------------------
@@ -1043,7 +1038,6 @@ def _compare(path: str, data_start: int, entries: Sequence[tuple[_Tensor, Tensor
         return nbytes
 
     def scratch() -> tuple[np.ndarray, np.ndarray]:
-        _threads_local_one()
         return np.empty(window, np.uint8), np.empty(window, np.uint8)
 
     try:

@@ -1,0 +1,582 @@
+"""Streaming .npy/.safetensors files, provenance, verify, memmap fills (issue 5)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import varinit
+from varinit import io
+
+ml_dtypes = pytest.importorskip("ml_dtypes")
+BF16 = np.dtype(ml_dtypes.bfloat16)
+
+DTYPES = ["float16", "bfloat16", "float32", "float64"]
+
+
+def raw(a: np.ndarray) -> np.ndarray:
+    """Bytes of an array (bit-exact comparison, NaN-safe, any dtype)."""
+    return np.ascontiguousarray(a).reshape(-1).view(np.uint8)
+
+
+def expected(init, shape, dtype):
+    return init(shape, dtype)
+
+
+def initializers():
+    return [
+        varinit.GlorotUniform(seed=1),
+        varinit.HeNormal(seed=2),
+        varinit.TruncatedNormal(stddev=0.02, seed=3),
+        varinit.RandomUniform(-1.0, 1.0, seed=4),
+        varinit.Zeros(),
+        varinit.Constant(0.25),
+    ]
+
+
+@pytest.fixture
+def small_windows(monkeypatch):
+    """Force many tiny windows (and several workers) so window seams are exercised."""
+    monkeypatch.setattr(io, "BUFFER_BUDGET", 64 << 10)
+    monkeypatch.setattr(io, "MAX_WINDOW", 8 << 10)
+    monkeypatch.setattr(io, "MIN_WINDOW", 1 << 10)
+
+
+# ---------------------------------------------------------------------------
+# Windows
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(7,), (10, 3), (3, 4, 5), (2, 1000), (1, 1, 50), (5, 0), ()])
+@pytest.mark.parametrize("max_elems", [1, 3, 7, 12, 64, 10_000])
+def test_windows_tile_the_table_in_order(shape, max_elems):
+    flat = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)
+    position = 0
+    for w in io._windows(shape, max_elems):
+        assert w.start == position
+        assert w.count <= max(max_elems, 1) or w.count == 1
+        block = flat[w.index]
+        assert block.shape == w.shape
+        assert np.array_equal(block.reshape(-1), np.arange(w.start, w.start + w.count))
+        position += w.count
+    assert position == flat.size
+
+
+# ---------------------------------------------------------------------------
+# .npy round trips
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("init", initializers(), ids=lambda i: type(i).__name__)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_npy_round_trip(tmp_path, init, dtype):
+    shape = (513, 37)
+    path = varinit.save(tmp_path / "t.npy", init, shape, dtype)
+    assert path == str(tmp_path / "t.npy")
+    want = expected(init, shape, dtype)
+    got = io.load_npy(path)
+    assert got.shape == shape and got.dtype == want.dtype
+    assert np.array_equal(raw(got), raw(want))
+    if dtype != "bfloat16":
+        assert np.array_equal(raw(np.load(path)), raw(want))
+    assert varinit.verify(path)
+
+
+@pytest.mark.parametrize("shape", [(), (0,), (4, 0, 3), (1,), (3, 4, 5, 6), (2, 70_000)])
+def test_npy_shapes(tmp_path, shape, small_windows):
+    init = varinit.GlorotUniform(seed=11)
+    path = varinit.save(tmp_path / "s.npy", init, shape)
+    got = np.load(path)
+    assert got.shape == shape
+    assert np.array_equal(raw(got), raw(init(shape)))
+    assert varinit.verify(path)
+
+
+def test_seams_with_many_threads(tmp_path, small_windows):
+    init = varinit.TruncatedNormal(seed=5)
+    shape = (300, 123)
+    with varinit.num_threads(4):
+        varinit.save(tmp_path / "a.npy", init, shape)
+    with varinit.num_threads(1):
+        varinit.save(tmp_path / "b.npy", init, shape)
+    want = init(shape)
+    assert np.array_equal(raw(np.load(tmp_path / "a.npy")), raw(want))
+    assert np.array_equal(raw(np.load(tmp_path / "b.npy")), raw(want))
+
+
+def test_bfloat16_npy_load_step(tmp_path):
+    init = varinit.HeUniform(seed=9)
+    path = varinit.save(tmp_path / "b.npy", init, (64, 8), "bfloat16")
+    stored = np.load(path)
+    assert stored.dtype == np.dtype("<u2")                     # bit patterns
+    documented = stored.view(ml_dtypes.bfloat16)               # the documented load step
+    assert np.array_equal(raw(documented), raw(init((64, 8), BF16)))
+    assert io.load_npy(path).dtype == BF16
+    mapped = io.load_npy(path, mmap_mode="r")
+    assert mapped.dtype == BF16 and np.array_equal(raw(mapped), raw(documented))
+
+
+def test_overwrite_is_atomic_and_replaces(tmp_path):
+    path = tmp_path / "t.npy"
+    varinit.save(path, varinit.GlorotUniform(seed=1), (10, 10))
+    varinit.save(path, varinit.GlorotUniform(seed=2), (20, 5))
+    assert np.array_equal(np.load(path), varinit.GlorotUniform(seed=2)((20, 5)))
+    assert sorted(os.listdir(tmp_path)) == ["t.npy", "t.npy.varinit.json"]
+
+
+# ---------------------------------------------------------------------------
+# .safetensors
+# ---------------------------------------------------------------------------
+
+def read_header(path):
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        return json.loads(f.read(n)), 8 + n
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_safetensors_load_file_equal(tmp_path, dtype):
+    st = pytest.importorskip("safetensors.numpy")
+    init = varinit.GlorotNormal(seed=21)
+    path = varinit.save(tmp_path / "m.safetensors", init, (257, 33), dtype, name="emb")
+    loaded = st.load_file(path)
+    assert list(loaded) == ["emb"]
+    assert np.array_equal(raw(loaded["emb"]), raw(init((257, 33), dtype)))
+    assert loaded["emb"].dtype == np.dtype(dtype)
+    assert varinit.verify(path)
+
+
+def test_safetensors_bf16_header_and_bytes(tmp_path):
+    init = varinit.TruncatedNormal(stddev=0.02, seed=8)
+    path = varinit.save(tmp_path / "b.safetensors", init, (100, 7), "bfloat16")
+    header, start = read_header(path)
+    assert header["weight"]["dtype"] == "BF16"
+    assert header["weight"]["shape"] == [100, 7]
+    begin, end = header["weight"]["data_offsets"]
+    data = Path(path).read_bytes()[start + begin:start + end]
+    want = init((100, 7), BF16)
+    assert sys.byteorder == "little" and data == raw(want).tobytes()
+    assert start % 8 == 0
+    assert varinit.verify(path)
+
+
+def test_safetensors_bf16_with_torch(tmp_path):
+    torch = pytest.importorskip("torch")
+    st_torch = pytest.importorskip("safetensors.torch")
+    init = varinit.GlorotUniform(seed=8)
+    path = varinit.save(tmp_path / "b.safetensors", init, (50, 6), "bfloat16")
+    t = st_torch.load_file(path)["weight"]
+    assert t.dtype == torch.bfloat16
+    want = init((50, 6), BF16).view(np.uint16).astype(np.int32)
+    assert np.array_equal(t.view(torch.int16).numpy().astype(np.int32) & 0xFFFF, want)
+
+
+def test_safetensors_several_tensors(tmp_path):
+    a = varinit.GlorotUniform(seed=1)
+    b = varinit.HeNormal(seed=varinit.SeedGenerator(7))
+    c = varinit.Zeros()
+    tensors = {"a": (a, (33, 3), "float16"), "b": (b, (10, 4), "float64"), "c": (c, (5,)),
+               "d": (a, (7, 7), "bfloat16")}
+    path = varinit.save(tmp_path / "m.safetensors", tensors)
+    header, start = read_header(path)
+    for name, entry in header.items():
+        if name != "__metadata__":
+            itemsize = {"F16": 2, "BF16": 2, "F32": 4, "F64": 8}[entry["dtype"]]
+            assert (start + entry["data_offsets"][0]) % itemsize == 0, name
+    data = Path(path).read_bytes()
+    for name, (init, shape, *dt) in tensors.items():
+        dtype = io._resolve_dtype(dt[0] if dt else None)
+        begin, end = header[name]["data_offsets"]
+        assert data[start + begin:start + end] == raw(init.block(shape, (), dtype)).tobytes(), name
+    assert b.seed.calls == 0               # saving does not advance a SeedGenerator
+    record = json.loads(header["__metadata__"]["varinit"])
+    assert list(record["tensors"]) == ["a", "b", "c", "d"]
+    assert varinit.verify(path)
+
+
+# ---------------------------------------------------------------------------
+# Provenance and verify
+# ---------------------------------------------------------------------------
+
+def test_provenance_record(tmp_path):
+    init = varinit.VarianceScaling(2.0, "fan_out", "uniform", seed=1234)
+    varinit.save(tmp_path / "t.npy", init, (40, 30), "float64")
+    side = json.loads((tmp_path / "t.npy.varinit.json").read_text())
+    assert side == io.provenance(tmp_path / "t.npy")
+    assert side["format"] == io.PROVENANCE_FORMAT
+    assert side["varinit_version"] == varinit.__version__
+    assert side["stream_version"] == varinit.STREAM_VERSION
+    t = side["tensors"]["weight"]
+    assert t["seed"] == 1234 and t["shape"] == [40, 30] and t["dtype"] == "float64"
+    assert t["initializer"] == varinit.serialize(init)
+    varinit.save(tmp_path / "t.safetensors", init, (40, 30), "float64")
+    record = io.provenance(tmp_path / "t.safetensors")
+    assert record["tensors"] == side["tensors"]
+
+
+def test_unseeded_and_seed_generator_are_pinned(tmp_path):
+    unseeded = varinit.GlorotUniform()
+    varinit.save(tmp_path / "u.npy", unseeded, (30, 20))
+    record = io.provenance(tmp_path / "u.npy")["tensors"]["weight"]
+    assert record["seed"] == unseeded.seed and isinstance(record["seed"], int)
+    assert varinit.verify(tmp_path / "u.npy")
+
+    gen = varinit.SeedGenerator(5)
+    init = varinit.RandomNormal(seed=gen)
+    init((3,))                                    # advance to call 1
+    varinit.save(tmp_path / "g.npy", init, (30, 20))
+    assert gen.calls == 1
+    record = io.provenance(tmp_path / "g.npy")["tensors"]["weight"]
+    assert record["seed"] == gen.fill_seed(1)
+    assert np.array_equal(np.load(tmp_path / "g.npy"), init((30, 20)))   # call 1's values
+    assert varinit.verify(tmp_path / "g.npy")
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".safetensors"])
+def test_verify_detects_a_changed_byte(tmp_path, suffix):
+    path = tmp_path / f"t{suffix}"
+    varinit.save(path, varinit.GlorotUniform(seed=3), (100, 10))
+    data = bytearray(path.read_bytes())
+    index = 537                                   # element to corrupt
+    pos = len(data) - 100 * 10 * 4 + index * 4 + 1
+    data[pos] ^= 0x40
+    path.write_bytes(bytes(data))
+    report = varinit.verify(path)
+    assert not report
+    tr = report.tensors["weight"]
+    assert not tr.ok and tr.mismatched_bytes == 1 and tr.first_mismatch == index
+    assert "FAILED" in report.summary()
+
+
+def test_verify_problems(tmp_path, monkeypatch):
+    path = tmp_path / "t.npy"
+    varinit.save(path, varinit.GlorotUniform(seed=3), (10, 10))
+    side = Path(io.sidecar_path(path))
+    record = json.loads(side.read_text())
+    record["stream_version"] = varinit.STREAM_VERSION + 1
+    side.write_text(json.dumps(record))
+    report = varinit.verify(path)
+    assert not report and "stream version" in report.tensors["weight"].problem
+
+    record["stream_version"] = varinit.STREAM_VERSION
+    record["tensors"]["weight"]["shape"] = [10, 11]
+    side.write_text(json.dumps(record))
+    assert "shape" in varinit.verify(path).tensors["weight"].problem
+
+    side.unlink()
+    with pytest.raises(FileNotFoundError, match="sidecar"):
+        varinit.verify(path)
+    (tmp_path / "x.safetensors").write_bytes(b"\x02\x00\x00\x00\x00\x00\x00\x00{}")
+    with pytest.raises(ValueError, match="no varinit provenance"):
+        varinit.verify(tmp_path / "x.safetensors")
+    with pytest.raises(ValueError, match=".npy or .safetensors"):
+        varinit.verify(tmp_path / "x.bin")
+
+
+def test_verify_truncated_file(tmp_path):
+    path = tmp_path / "t.safetensors"
+    varinit.save(path, varinit.GlorotUniform(seed=3), (100, 10))
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) - 4)
+    report = varinit.verify(path)
+    assert not report and "truncated" in report.tensors["weight"].problem
+
+
+# ---------------------------------------------------------------------------
+# Bad input, disk space, failures: nothing lost, nothing half-written
+# ---------------------------------------------------------------------------
+
+def listing(folder):
+    return sorted(os.listdir(folder))
+
+
+@pytest.mark.parametrize("args, exc, match", [
+    (("t.txt", (3,)), ValueError, "npy or .safetensors"),
+    (("t.npy", (3, -1)), ValueError, "negative"),
+    (("t.npy", (3, 1.5)), TypeError, "integers"),
+    (("t.npy", (3,), "int8"), TypeError, "int8"),
+    (("t.npy", (3,), "float128"), TypeError, "dtype"),
+])
+def test_bad_arguments_create_nothing(tmp_path, args, exc, match):
+    name, shape, *dtype = args
+    with pytest.raises(exc, match=match):
+        varinit.save(tmp_path / name, varinit.GlorotUniform(seed=0), shape, *dtype)
+    assert listing(tmp_path) == []
+
+
+def test_bad_initializers_create_nothing(tmp_path):
+    with pytest.raises(TypeError, match="initializer"):
+        varinit.save(tmp_path / "t.npy", np.zeros, (3,))
+    with pytest.raises(NotImplementedError, match="blockwise"):
+        varinit.save(tmp_path / "t.npy", varinit.Orthogonal(seed=0), (4, 4))
+    with pytest.raises(ValueError, match="one array"):
+        varinit.save(tmp_path / "t.npy", {"a": (varinit.Zeros(), (2,)), "b": (varinit.Zeros(), (2,))})
+    with pytest.raises(TypeError, match="shape"):
+        varinit.save(tmp_path / "t.npy", varinit.Zeros())
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        varinit.save(tmp_path / "missing" / "t.npy", varinit.Zeros(), (3,))
+    assert listing(tmp_path) == []
+
+
+def test_not_enough_disk_space(tmp_path, monkeypatch):
+    path = tmp_path / "t.npy"
+    varinit.save(path, varinit.GlorotUniform(seed=1), (10,))
+    before = path.read_bytes()
+    real = shutil.disk_usage
+
+    def tiny(p):
+        usage = real(p)
+        return usage._replace(free=1000)
+
+    monkeypatch.setattr(shutil, "disk_usage", tiny)
+    with pytest.raises(io.NotEnoughDiskSpace, match=r"needs 3\.8 MiB .* free") as info:
+        varinit.save(path, varinit.GlorotUniform(seed=2), (1000, 1000))
+    assert isinstance(info.value, OSError) and info.value.errno == 28
+    assert path.read_bytes() == before                       # old file untouched
+    assert listing(tmp_path) == ["t.npy", "t.npy.varinit.json"]
+
+
+class Failing(varinit.GlorotUniform):
+    """Raises after a few windows, as a disk or a bug would mid-write."""
+
+    def __init__(self, after: int, **kw):
+        super().__init__(**kw)
+        self.after = after
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def block(self, shape, index, dtype=None, out=None):
+        with self.lock:
+            self.count += 1
+            n = self.count
+        if n > self.after:
+            raise RuntimeError("boom")
+        return super().block(shape, index, dtype, out)
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".safetensors"])
+def test_failure_mid_write_leaves_old_file(tmp_path, small_windows, suffix):
+    path = tmp_path / f"t{suffix}"
+    varinit.save(path, varinit.GlorotUniform(seed=1), (5,))
+    before = listing(tmp_path), path.read_bytes()
+    with pytest.raises(RuntimeError, match="boom"):
+        varinit.save(path, Failing(after=5, seed=1), (200, 100))
+    assert (listing(tmp_path), path.read_bytes()) == before
+    assert not [t for t in threading.enumerate() if t.name.startswith("varinit-io")]
+
+
+# ---------------------------------------------------------------------------
+# Progress
+# ---------------------------------------------------------------------------
+
+def test_progress_callable(tmp_path, small_windows):
+    calls = []
+    varinit.save(tmp_path / "t.npy", varinit.GlorotUniform(seed=1), (100, 100),
+                 progress=lambda done, total: calls.append((done, total)))
+    assert calls[0] == (0, 40_000) and calls[-1] == (40_000, 40_000)
+    assert all(a[0] <= b[0] for a, b in zip(calls, calls[1:]))
+    assert {t for _, t in calls} == {40_000}
+
+
+def test_progress_bar(tmp_path, capsys):
+    pytest.importorskip("tqdm")
+    varinit.save(tmp_path / "t.npy", varinit.GlorotUniform(seed=1), (100, 100), progress=True)
+    err = capsys.readouterr().err
+    assert "t.npy" in err and "100%" in err
+
+
+def test_progress_bad_type(tmp_path):
+    with pytest.raises(TypeError, match="progress"):
+        varinit.save(tmp_path / "t.npy", varinit.Zeros(), (3,), progress="yes")
+    assert listing(tmp_path) == []
+
+
+# ---------------------------------------------------------------------------
+# np.memmap
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_fill_mapped_equals_full(tmp_path, monkeypatch, dtype):
+    monkeypatch.setattr(io, "MAPPED_WINDOW", 10_000)          # many windows, unaligned to pages
+    dtype = io._resolve_dtype(dtype)
+    init = varinit.HeNormal(seed=4)
+    shape = (701, 33)
+    mm = np.memmap(tmp_path / "m.bin", dtype=dtype, mode="w+", shape=shape)
+    assert io.fill_mapped(init, mm) is mm
+    del mm
+    back = np.memmap(tmp_path / "m.bin", dtype=dtype, mode="r", shape=shape)
+    assert np.array_equal(raw(back), raw(init(shape, dtype)))
+
+
+def test_fill_mapped_with_offset_and_fallbacks(tmp_path, monkeypatch):
+    monkeypatch.setattr(io, "MAPPED_WINDOW", 4096)
+    init = varinit.GlorotUniform(seed=4)
+    path = tmp_path / "t.npy"
+    mm = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(300, 17))
+    io.fill_mapped(init, mm)
+    del mm
+    assert np.array_equal(np.load(path), init((300, 17)))
+    # Orthogonal cannot go blockwise: filled in one go, still correct.
+    mm = np.memmap(tmp_path / "o.bin", dtype=np.float64, mode="w+", shape=(8, 8))
+    io.fill_mapped(varinit.Orthogonal(seed=1), mm)
+    assert np.array_equal(mm, varinit.Orthogonal(seed=1)((8, 8), "float64"))
+    # A plain array is just filled.
+    plain = np.empty((5, 5), np.float32)
+    assert not io.fill_mapped_windows(init, plain)
+    io.fill_mapped(init, plain)
+    assert np.array_equal(plain, init((5, 5)))
+
+
+def test_call_with_memmap_out(tmp_path):
+    init = varinit.GlorotUniform(seed=4)
+    mm = np.memmap(tmp_path / "m.bin", dtype=np.float32, mode="w+", shape=(200, 30))
+    init(out=mm)
+    mm.flush()
+    assert np.array_equal(np.fromfile(tmp_path / "m.bin", np.float32).reshape(200, 30),
+                          init((200, 30)))
+
+
+# ---------------------------------------------------------------------------
+# Bounded memory and Ctrl-C, in subprocesses
+# ---------------------------------------------------------------------------
+
+needs_proc = pytest.mark.skipif(not os.path.exists("/proc/self/status"),
+                                reason="peak RSS is read from /proc/self/status (Linux)")
+
+CHILD_RSS = textwrap.dedent("""
+    import sys, numpy as np, varinit, varinit.io
+
+    def hwm():
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+
+    mode, folder = sys.argv[1], sys.argv[2]
+    init = varinit.GlorotUniform(seed=1)
+    shape = (1 << 18, 1024)                      # 2**28 float32 = 1 GiB
+    base = hwm()
+    if mode == "npy":
+        varinit.save(folder + "/t.npy", init, shape, fsync=False)
+    elif mode == "safetensors":
+        varinit.save(folder + "/t.safetensors", {"a": (init, shape), "b": (init, (1000, 3))},
+                     fsync=False)
+    elif mode == "verify":
+        varinit.save(folder + "/t.npy", init, shape, fsync=False)
+        base = hwm()
+        assert varinit.verify(folder + "/t.npy")
+    elif mode == "memmap":
+        mm = np.lib.format.open_memmap(folder + "/t.npy", mode="w+", dtype=np.float32,
+                                       shape=shape)
+        varinit.io.fill_mapped(init, mm)
+    elif mode == "call":
+        mm = np.lib.format.open_memmap(folder + "/t.npy", mode="w+", dtype=np.float32,
+                                       shape=shape)
+        init(out=mm)
+    elif mode == "naive":                         # the control: what the bound rules out
+        np.save(folder + "/t.npy", init(shape))
+    print(hwm() - base)
+""")
+
+BOUND = 256 << 20
+
+
+def _child_peak(mode, tmp_path):
+    out = subprocess.run([sys.executable, "-c", CHILD_RSS, mode, str(tmp_path)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return int(out.stdout.split()[-1])
+
+
+@needs_proc
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["npy", "safetensors", "verify", "memmap"])
+def test_bounded_memory(tmp_path, mode):
+    if shutil.disk_usage(tmp_path).free < 3 << 30:
+        pytest.skip("needs 3 GiB of free disk space")
+    peak = _child_peak(mode, tmp_path)
+    assert peak <= BOUND, f"{mode}: peak RSS {peak / 2**20:.0f} MiB above the imported interpreter"
+
+
+def _call_hook_present() -> bool:
+    import inspect
+    return "fill_mapped_windows" in inspect.getsource(varinit.Initializer.__call__)
+
+
+@needs_proc
+@pytest.mark.slow
+def test_bounded_memory_call_with_memmap(tmp_path):
+    if not _call_hook_present():
+        pytest.xfail("Initializer.__call__ does not yet call varinit.io.fill_mapped_windows "
+                     "for out=np.memmap (see docs/huge-tables.md)")
+    if shutil.disk_usage(tmp_path).free < 2 << 30:
+        pytest.skip("needs 2 GiB of free disk space")
+    assert _child_peak("call", tmp_path) <= BOUND
+
+
+@needs_proc
+@pytest.mark.slow
+def test_bounded_memory_control_fails_the_bound(tmp_path):
+    """The measurement can fail: materialising the table exceeds the bound."""
+    if shutil.disk_usage(tmp_path).free < 2 << 30:
+        pytest.skip("needs 2 GiB of free disk space")
+    assert _child_peak("naive", tmp_path) > BOUND
+
+
+CHILD_SIGINT = textwrap.dedent("""
+    import sys, threading, varinit
+
+    path, n = sys.argv[1], int(sys.argv[2])
+    reported = False
+
+    def progress(done, total):
+        global reported
+        if done > 0 and not reported:
+            reported = True
+            print("STARTED", flush=True)
+
+    try:
+        varinit.save(path, varinit.GlorotUniform(seed=1), (n,), progress=progress)
+    except KeyboardInterrupt:
+        alive = [t.name for t in threading.enumerate() if t.name.startswith("varinit")
+                 and t.is_alive()]
+        print("INTERRUPTED", alive, flush=True)
+        sys.exit(130)
+    print("FINISHED", flush=True)
+""")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("suffix", [".npy", ".safetensors"])
+def test_sigint_removes_partial_file(tmp_path, suffix):
+    n = 2 << 30                                   # 8 GiB of float32: far longer than the test
+    if shutil.disk_usage(tmp_path).free < (n * 4) + (2 << 30):
+        pytest.skip("needs 10 GiB of free disk space for the reservation")
+    path = tmp_path / f"big{suffix}"
+    proc = subprocess.Popen([sys.executable, "-c", CHILD_SIGINT, str(path), str(n)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.strip() == "STARTED", proc.stderr.read()
+        time.sleep(0.3)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        rest, err = proc.communicate(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert rest.strip() == "INTERRUPTED []", (rest, err)
+    assert took < 5.0, f"took {took:.2f} s to stop"
+    assert listing(tmp_path) == []                # no partial file, no temporary, no sidecar
