@@ -181,6 +181,8 @@ def get(identifier: Any) -> Any:
     if isinstance(identifier, Mapping):
         obj: Any = deserialize(identifier)
     elif isinstance(identifier, str):
+        if identifier not in ALL_OBJECTS_DICT:
+            raise ValueError(f"Could not interpret initializer identifier: {identifier}")
         obj = deserialize({"class_name": identifier, "config": {}})
     elif isinstance(identifier, (np.ndarray, np.generic)):
         obj = _array_initializer(identifier)
