@@ -14,6 +14,7 @@ The value at flat index ``i`` of ``init(shape, dtype)`` is stream element
 """
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 from collections.abc import Sequence
@@ -583,8 +584,14 @@ class Initializer:
         Raises
         ------
         TypeError
-            For a key the constructor does not take.
+            For a key the constructor does not take (Keras's message).
         """
+        accepted = inspect.signature(cls).parameters
+        if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+            for key in config:
+                if key not in accepted:
+                    raise TypeError(f"{cls.__name__}.__init__() got an unexpected keyword "
+                                    f"argument {key!r}")
         return cls(**config)
 
     def clone(self) -> "Initializer":
