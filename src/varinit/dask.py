@@ -13,6 +13,7 @@ dask is an optional dependency (``pip install "varinit[dask]"``); importing
 from __future__ import annotations
 
 import functools
+import json
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -35,21 +36,34 @@ except ImportError as _exc:  # pragma: no cover - depends on the environment
 __all__ = ["from_initializer"]
 
 
-def _chunk(init: Any, shape: tuple[int, ...], dtype: np.dtype, block_info: Any = None) -> np.ndarray:
+def _chunk(spec: Any, shape: tuple[int, ...], dtype: np.dtype, block_info: Any = None) -> np.ndarray:
     """Generate the chunk dask asks for, on one varinit thread."""
+    init = _rebuild(spec) if isinstance(spec, str) else spec
     location = block_info[None]["array-location"]
     index = tuple(slice(a, b) for a, b in location)
     with _threads.num_threads(1):
         return init.block(shape, index, dtype)
 
 
-def _token(init: Any) -> Any:
-    """A deterministic description of ``init`` for dask's task names."""
+@functools.lru_cache(maxsize=64)
+def _rebuild(config_json: str) -> Any:
+    import varinit
+    return varinit.deserialize(json.loads(config_json))
+
+
+def _spec(init: Any) -> Any:
+    """What travels in the graph: the initializer's config with its seed pinned
+    to the int the next call would use (JSON text: small, picklable, and
+    frozen now, so advancing a SeedGenerator later changes nothing), or the
+    initializer itself if it cannot be rebuilt from a config."""
     try:
         from .io import _pinned_config
-        return _pinned_config(init)
-    except Exception:  # noqa: BLE001 - fall back to identity: never a wrong cache hit
-        return ("varinit-initializer", id(init), type(init).__qualname__)
+        text = json.dumps(_pinned_config(init), sort_keys=True)
+        if type(_rebuild(text)) is type(init):
+            return text
+    except Exception:  # noqa: BLE001 - custom initializers travel as objects
+        pass
+    return init
 
 
 def from_initializer(init: Any, shape: Sequence[int] | int, chunks: Any = "auto",
@@ -74,8 +88,12 @@ def from_initializer(init: Any, shape: Sequence[int] | int, chunks: Any = "auto"
     dask.array.Array
         Each chunk is computed by ``init.block`` with one varinit thread;
         the result equals ``init(shape, dtype)`` bit for bit whatever the
-        chunks or the scheduler.  The initializer is pickled into the graph
-        (for ``dask.distributed``, it travels to the workers).
+        chunks or the scheduler.  The graph carries the initializer's config
+        with its seed pinned (``varinit.serialize``, seed = the fill seed the
+        next call would use), rebuilt on each worker with
+        ``varinit.deserialize``; a custom initializer that cannot be rebuilt
+        that way travels pickled.  Advancing a ``SeedGenerator`` after this
+        call does not change the array.
 
     Raises
     ------
@@ -96,12 +114,14 @@ def from_initializer(init: Any, shape: Sequence[int] | int, chunks: Any = "auto"
     dtype = _resolve_dtype(dtype)
     _probe(init, shape, dtype)
     normalized = _da.core.normalize_chunks(chunks, shape, dtype=dtype) if shape else ()
-    name = "varinit-" + _tokenize(_token(init), shape, dtype.str, dtype.name, normalized)
+    spec = _spec(init)
+    token = spec if isinstance(spec, str) else ("object", id(init), type(init).__qualname__)
+    name = "varinit-" + _tokenize(token, shape, dtype.str, dtype.name, normalized)
     meta = np.empty((0,) * len(shape), dtype)
     if math.prod(shape) == 0 or not shape:
         # map_blocks needs at least one axis; a 0-d or empty array is tiny.
         with _threads.num_threads(1):
             value = init.block(shape, tuple(slice(0, d) for d in shape), dtype)
         return _da.from_array(value, chunks=normalized if shape else (), name=name)
-    func = functools.partial(_chunk, init, shape, dtype)
+    func = functools.partial(_chunk, spec, shape, dtype)
     return _da.map_blocks(func, chunks=normalized, dtype=dtype, meta=meta, name=name)

@@ -432,16 +432,10 @@ class _AtomicFile:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
         self.fd = os.open(self.tmp, flags, 0o666)
         try:
+            # The final size at once (sparse): pwrite order does not matter.
+            # No posix_fallocate: on ext4 it made writes 2-4x slower
+            # (unwritten-extent conversion); free space is checked up front.
             os.ftruncate(self.fd, size)
-            if hasattr(os, "posix_fallocate") and size > 0:
-                try:
-                    os.posix_fallocate(self.fd, 0, size)
-                except OSError as exc:
-                    if exc.errno == errno.ENOSPC:
-                        raise NotEnoughDiskSpace(
-                            errno.ENOSPC, f"not enough free disk space for {path} "
-                            f"({_fmt_bytes(size)})") from None
-                    # EOPNOTSUPP/EINVAL etc.: the file system cannot reserve; go on.
         except BaseException:
             self.discard()
             raise
@@ -731,10 +725,14 @@ def save(path: PathLike, init: Any, shape: Sequence[int] | int | None = None,
             target.commit(fsync)
             if side_file is not None:
                 side_file.commit(fsync)
-    except BaseException:
+    except BaseException as exc:
         target.discard()
         if side_file is not None:
             side_file.discard()
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC \
+                and not isinstance(exc, NotEnoughDiskSpace):
+            raise NotEnoughDiskSpace(errno.ENOSPC, f"ran out of disk space while writing {path} "
+                                     "(the partial file was removed)") from exc
         raise
     finally:
         meter.close()
