@@ -1,0 +1,209 @@
+"""The varinit command line: init / verify / info / bench, exit codes, Ctrl-C."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import varinit
+from varinit import cli, io
+from varinit.__main__ import main
+
+
+def run(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "varinit", *args], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_round_trip_subprocess(tmp_path):
+    out = tmp_path / "table.npy"
+    r = run("init", "--shape", "1000,128", "--initializer", "glorot_uniform", "--dtype",
+            "float32", "--seed", "0", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "wrote" in r.stdout and "seed=0" in r.stdout
+    assert r.stderr == ""                                # not a terminal: no progress bar
+    assert np.array_equal(np.load(out), varinit.GlorotUniform(seed=0)((1000, 128)))
+    r = run("verify", str(out))
+    assert r.returncode == 0 and "OK" in r.stdout, r.stderr
+    # Corrupt one byte: verify fails with exit code 1.
+    data = bytearray(out.read_bytes())
+    data[-1] ^= 1
+    out.write_bytes(bytes(data))
+    r = run("verify", str(out))
+    assert r.returncode == 1 and "FAILED" in r.stdout
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float64"])
+def test_init_safetensors_in_process(tmp_path, capsys, dtype):
+    out = tmp_path / "m.safetensors"
+    assert main(["init", "--shape", "300x7", "-i", "he_normal", "--dtype", dtype, "--seed", "5",
+                 "-o", str(out), "--name", "emb", "--no-progress"]) == 0
+    record = io.provenance(out)
+    assert list(record["tensors"]) == ["emb"]
+    assert record["tensors"]["emb"]["seed"] == 5
+    assert varinit.verify(out)
+    header = json.loads(out.read_bytes()[8:8 + int.from_bytes(out.read_bytes()[:8], "little")])
+    assert header["emb"]["shape"] == [300, 7]
+
+
+def test_initializer_as_json_and_file(tmp_path, capsys):
+    config = {"class_name": "RandomNormal", "config": {"mean": 1.0, "stddev": 0.5, "seed": 3}}
+    a, b = tmp_path / "a.npy", tmp_path / "b.npy"
+    assert main(["init", "--shape", "50,4", "-i", json.dumps(config), "-o", str(a)]) == 0
+    (tmp_path / "c.json").write_text(json.dumps(config))
+    assert main(["init", "--shape", "50,4", "-i", f"@{tmp_path / 'c.json'}", "-o", str(b)]) == 0
+    want = varinit.RandomNormal(1.0, 0.5, seed=3)((50, 4))
+    assert np.array_equal(np.load(a), want) and np.array_equal(np.load(b), want)
+    # --seed overrides the config's seed
+    assert main(["init", "--shape", "50,4", "-i", json.dumps(config), "--seed", "9",
+                 "-o", str(a)]) == 0
+    assert np.array_equal(np.load(a), varinit.RandomNormal(1.0, 0.5, seed=9)((50, 4)))
+
+
+def test_unseeded_prints_the_drawn_seed(tmp_path, capsys):
+    out = tmp_path / "u.npy"
+    assert main(["init", "--shape", "20,3", "-o", str(out)]) == 0
+    seed = io.provenance(out)["tensors"]["weight"]["seed"]
+    assert isinstance(seed, int) and f"seed={seed}" in capsys.readouterr().out
+    assert np.array_equal(np.load(out), varinit.GlorotUniform(seed=seed)((20, 3)))
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["init", "--shape", "10,-3", "-o", "{d}/t.npy"], "--shape"),
+    (["init", "--shape", "ten", "-o", "{d}/t.npy"], "--shape"),
+    (["init", "--shape", "10,3", "-i", "no_such_init", "-o", "{d}/t.npy"], "--initializer"),
+    (["init", "--shape", "10,3", "-i", "{{bad json", "-o", "{d}/t.npy"], "JSON"),
+    (["init", "--shape", "10,3", "-i", "@{d}/missing.json", "-o", "{d}/t.npy"], "cannot read"),
+    (["init", "--shape", "10,3", "--dtype", "int8", "-o", "{d}/t.npy"], "--dtype"),
+    (["init", "--shape", "10,3", "--dtype", "float7", "-o", "{d}/t.npy"], "--dtype"),
+    (["init", "--shape", "10,3", "--seed", "-1", "-o", "{d}/t.npy"], "--seed"),
+    (["init", "--shape", "10,3", "-o", "{d}/no/such/dir/t.npy"], "does not exist"),
+    (["init", "--shape", "10,3", "-o", "{d}/t.bin"], ".npy or .safetensors"),
+    (["init", "--shape", "4,4", "-i", "orthogonal", "-o", "{d}/t.npy"], "blockwise"),
+    (["init", "--shape", "10,3"], "--out"),
+    (["verify", "{d}/missing.npy"], "cannot verify"),
+    (["frobnicate"], "invalid choice"),
+    (["info", "--bogus"], "unrecognized"),
+    (["demo", "extra"], "demo takes no arguments"),
+])
+def test_bad_arguments_exit_2_one_line(tmp_path, capsys, argv, message):
+    argv = [a.format(d=tmp_path) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("varinit: error: ") and message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert os.listdir(tmp_path) == []
+
+
+def test_unwritable_folder_exit_2(tmp_path, capsys):
+    if os.geteuid() == 0:
+        pytest.skip("root can write anywhere")
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        assert main(["init", "--shape", "3", "-o", str(folder / "t.npy")]) == 2
+        assert "not writable" in capsys.readouterr().err
+    finally:
+        folder.chmod(0o700)
+
+
+def test_not_enough_disk_exit_2(tmp_path, capsys, monkeypatch):
+    real = shutil.disk_usage
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: real(p)._replace(free=10))
+    assert main(["init", "--shape", "1000,1000", "-o", str(tmp_path / "t.npy")]) == 2
+    err = capsys.readouterr().err
+    assert "not enough free disk space" in err and err.count("\n") == 1
+    assert os.listdir(tmp_path) == []
+
+
+def test_bad_arguments_subprocess_no_traceback(tmp_path):
+    r = run("init", "--shape", "1,2", "--initializer", "nope", "--out", str(tmp_path / "t.npy"))
+    assert r.returncode == 2
+    assert r.stderr.startswith("varinit: error: ") and r.stderr.count("\n") == 1
+    assert r.stdout == ""
+
+
+def test_info(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert f"version: {varinit.__version__}" in out and "stream_version:" in out
+    assert main(["info", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["stream_version"] == varinit.STREAM_VERSION
+
+
+def test_bench_missing_is_a_clear_message(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "varinit._bench", None)
+    assert main(["bench"]) == 1
+    assert "benchmark is not available" in capsys.readouterr().err
+
+
+def test_bench_passes_its_arguments(monkeypatch):
+    import types
+    got = []
+    fake = types.ModuleType("varinit._bench")
+    fake.run_bench = lambda argv: got.append(argv) or 0
+    monkeypatch.setitem(sys.modules, "varinit._bench", fake)
+    monkeypatch.setattr(varinit, "_bench", fake, raising=False)
+    assert main(["bench", "--quick", "-n", "3"]) == 0
+    assert got == [["--quick", "-n", "3"]]
+
+
+def test_no_arguments_runs_the_demo(monkeypatch):
+    import varinit._demo
+    called = []
+    monkeypatch.setattr(varinit._demo, "run_demo", lambda: called.append(True))
+    assert main([]) == 0 and called == [True]
+
+
+def test_parse_shape():
+    assert cli.parse_shape("1000000,128") == (1000000, 128)
+    assert cli.parse_shape("1_000x128") == (1000, 128)
+    assert cli.parse_shape("(3, 4, 5)") == (3, 4, 5)
+    assert cli.parse_shape("7,") == (7,)
+    assert cli.parse_shape("") == ()
+    for bad in ("1.5,2", "a", "3,,4", "-1"):
+        with pytest.raises(cli.UsageError):
+            cli.parse_shape(bad)
+
+
+def test_progress_flag_draws_a_bar(tmp_path, capsys):
+    assert main(["init", "--shape", "100,10", "-o", str(tmp_path / "t.npy"), "--progress"]) == 0
+    assert "100%" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_exit_130_no_partial_file(tmp_path):
+    n = 2 << 30                                       # 8 GiB: far longer than the test
+    if shutil.disk_usage(tmp_path).free < n * 4 + (2 << 30):
+        pytest.skip("needs 10 GiB of free disk space")
+    out = tmp_path / "big.safetensors"
+    proc = subprocess.Popen([sys.executable, "-m", "varinit", "init", "--shape", str(n),
+                             "--seed", "1", "-o", str(out), "--no-progress"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not any(name.endswith(".partial") for name in os.listdir(tmp_path)):
+            assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()
+            time.sleep(0.02)
+        time.sleep(0.5)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert took < 5.0
+    assert os.listdir(tmp_path) == []
