@@ -580,3 +580,40 @@ def test_sigint_removes_partial_file(tmp_path, suffix):
     assert rest.strip() == "INTERRUPTED []", (rest, err)
     assert took < 5.0, f"took {took:.2f} s to stop"
     assert listing(tmp_path) == []                # no partial file, no temporary, no sidecar
+
+
+def test_disk_full_mid_write(tmp_path, monkeypatch, small_windows):
+    real = io._pwrite_all
+    count = {"n": 0}
+
+    def flaky(fd, data, offset):
+        count["n"] += 1
+        if count["n"] > 4:
+            raise OSError(28, "No space left on device")
+        return real(fd, data, offset)
+
+    monkeypatch.setattr(io, "_pwrite_all", flaky)
+    with pytest.raises(io.NotEnoughDiskSpace, match="ran out of disk space"):
+        varinit.save(tmp_path / "t.safetensors", varinit.GlorotUniform(seed=1), (300, 100))
+    assert listing(tmp_path) == []
+
+
+def test_interrupt_in_process_cleans_up(tmp_path, small_windows):
+    """A KeyboardInterrupt reaching the waiting thread (here from the progress
+    callback) stops the workers and removes the temporary file."""
+    def progress(done, total):
+        if done > 0:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        varinit.save(tmp_path / "t.npy", varinit.GlorotUniform(seed=1), (3000, 100),
+                     progress=progress)
+    assert listing(tmp_path) == []
+    assert not [t for t in threading.enumerate() if t.name.startswith("varinit-io")]
+
+
+def test_progress_without_tqdm(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    varinit.save(tmp_path / "t.npy", varinit.GlorotUniform(seed=1), (100, 100), progress=True)
+    err = capsys.readouterr().err
+    assert "t.npy: 100.0%" in err
