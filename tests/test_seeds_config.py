@@ -316,3 +316,38 @@ def test_serialize_form_and_errors():
         pass
 
     assert type(varinit.deserialize({"class_name": "Custom"}, custom_objects={"Custom": Custom})) is Custom
+
+
+def test_initializers_and_seed_generators_pickle():
+    import pickle
+    generator = varinit.SeedGenerator(21)
+    init = varinit.HeNormal(seed=generator)
+    init((3, 3))
+    copy = pickle.loads(pickle.dumps(init))
+    assert copy.seed.calls == 1 and copy.seed is not generator
+    np.testing.assert_array_equal(copy((3, 3)), init((3, 3)))      # both at call 1
+    assert generator.calls == 2 and copy.seed.calls == 2
+    for other in ALL_KINDS:
+        np.testing.assert_array_equal(pickle.loads(pickle.dumps(other))((4, 2)), other((4, 2)))
+
+
+def test_memmap_out_goes_window_by_window_with_the_call_seed(tmp_path, monkeypatch):
+    from varinit import io
+    monkeypatch.setattr(io, "MAPPED_THRESHOLD", 0)          # window even a small map
+    windows = []
+    original = io.fill_mapped_windows
+
+    def spy(init, out, **kwargs):
+        filled = original(init, out, **kwargs)
+        windows.append(filled)
+        return filled
+
+    monkeypatch.setattr(io, "fill_mapped_windows", spy)
+    generator = varinit.SeedGenerator(8)
+    init = varinit.GlorotUniform(seed=generator)
+    expected = [varinit.GlorotUniform(seed=8 ^ fmix64(k))((300, 70)) for k in range(2)]
+    for k in range(2):
+        mapped = np.memmap(tmp_path / f"w{k}.bin", dtype=np.float32, mode="w+", shape=(300, 70))
+        assert init(out=mapped) is mapped
+        np.testing.assert_array_equal(np.asarray(mapped), expected[k])
+    assert windows == [True, True] and generator.calls == 2

@@ -93,7 +93,8 @@ class SeedGenerator:
     k *= 0xc4ceb9fe1a85ec53; k ^= k >> 33``, modulo 2**64).  Since
     ``fmix64(0) == 0``, the first call equals an int seed ``seed``, as in
     Keras, where ``SeedGenerator(s)`` first gives the state ``[s, 0]`` of the
-    int seed ``s``.  Thread-safe.
+    int seed ``s``.  Thread-safe; a pickled copy continues from the same
+    call counter, independently of the original.
 
     Examples
     --------
@@ -185,6 +186,16 @@ class SeedGenerator:
             A fresh generator (call counter 0).
         """
         return cls(**config)
+
+    def __getstate__(self) -> dict:
+        # The lock cannot be pickled; a copy gets its own, and the counter.
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"SeedGenerator(seed={self.seed}, name={self.name!r}, calls={self.calls})"

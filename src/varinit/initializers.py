@@ -437,6 +437,14 @@ class Initializer:
         plan = self._plan(full, resolved)
         if out is None:
             out = np.empty(full, resolved)
+        elif isinstance(out, np.memmap):
+            # A big file-backed buffer is filled and flushed window by window
+            # (via block(), with the seed this call uses), so its dirty pages
+            # never have to fit in memory.
+            from . import io
+            if io.fill_mapped_windows(self, out, threshold=io.MAPPED_THRESHOLD):
+                self._next_seed()
+                return out
         plan.fill_box(out, _full_box(full), self._next_seed())
         return out
 
