@@ -1,0 +1,145 @@
+"""Huge tables: streaming a 2**31-element float32 ``.npy`` (8 GiB) against writing
+the same number of zero bytes with the same write size, and ``rows()`` on a
+10**8-row table.  Benchmarks, not tests: nothing here asserts a speed.
+
+Run with::
+
+    python -m pytest bench/test_bench_tables.py -s
+
+Method
+------
+* ``zeros``: one thread ``os.pwrite``-s a zero buffer of the write size
+  ``varinit.save`` uses (its per-thread window) over the whole file, then
+  ``fsync``.  This is the disk's speed for this file with this write size.
+* ``save``: ``varinit.save(path, GlorotUniform(seed=0), (2**31,))``, which
+  generates and writes the same bytes (plus a 128-byte header and the JSON
+  sidecar) and ends in ``fsync`` too.
+* Each is one round (the file is deleted before each); the zero write runs
+  first.  ``save/zeros`` = zeros time / save time, reported in
+  ``extra_info["fraction_of_zero_write"]`` (target: at least 0.5).
+* Sizes: ``VARINIT_BENCH_TABLE_ELEMS`` (default ``2**31``); folder:
+  ``VARINIT_BENCH_DIR`` (default pytest's temporary folder).  Skipped with
+  a message when the disk has too little free space.
+* ``rows``: ``init.rows((10**8, 128), ids)`` for 10**4 random ids (uniform,
+  with repeats possible), beside ``init.block`` of 10**4 consecutive rows.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+import varinit
+from varinit import io
+
+pytest.importorskip("pytest_benchmark")
+
+
+
+def _elems(text: str) -> int:
+    base, _, power = text.replace("_", "").partition("**")
+    return int(base) ** int(power) if power else int(base)
+
+
+ELEMS = _elems(os.environ.get("VARINIT_BENCH_TABLE_ELEMS", "2**31"))
+NBYTES = ELEMS * 4
+RESULTS: dict[str, float] = {}
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    path = os.environ.get("VARINIT_BENCH_DIR") or str(tmp_path_factory.mktemp("tables"))
+    free = shutil.disk_usage(path).free
+    if free < NBYTES + (1 << 30):
+        pytest.skip(f"needs {(NBYTES + (1 << 30)) / 2**30:.1f} GiB free in {path}, "
+                    f"has {free / 2**30:.1f} GiB (set VARINIT_BENCH_DIR or "
+                    "VARINIT_BENCH_TABLE_ELEMS)")
+    return path
+
+
+def _remove(*paths: str) -> None:
+    for p in paths:
+        if os.path.exists(p):
+            os.unlink(p)
+
+
+def _write_zeros(path: str, write_size: int) -> None:
+    buf = np.zeros(write_size, np.uint8)
+    view = memoryview(buf)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.ftruncate(fd, NBYTES)
+        offset = 0
+        while offset < NBYTES:
+            n = min(write_size, NBYTES - offset)
+            offset += os.pwrite(fd, view[:n], offset)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def test_zero_write(benchmark, folder):
+    path = os.path.join(folder, "zeros.bin")
+    workers, window = io._plan_workers(buffers_per_worker=1)
+    _remove(path)
+    benchmark.group = "table-8GiB"
+    benchmark.pedantic(_write_zeros, args=(path, window), setup=lambda: _remove(path),
+                       rounds=1, iterations=1)
+    _remove(path)
+    seconds = benchmark.stats.stats.min
+    RESULTS["zeros"] = seconds
+    benchmark.extra_info.update(bytes=NBYTES, write_size=window, GBps=NBYTES / seconds / 1e9)
+    print(f"\nzeros: {NBYTES / 2**30:.1f} GiB in {seconds:.2f} s "
+          f"({NBYTES / seconds / 1e9:.2f} GB/s), write size {window >> 20} MiB")
+
+
+def test_save_npy(benchmark, folder):
+    path = os.path.join(folder, "table.npy")
+    init = varinit.GlorotUniform(seed=0)
+    workers, window = io._plan_workers(buffers_per_worker=1)
+
+    def clean() -> None:
+        _remove(path, io.sidecar_path(path))
+
+    benchmark.group = "table-8GiB"
+    benchmark.pedantic(varinit.save, args=(path, init, (ELEMS,)), setup=clean,
+                       rounds=1, iterations=1)
+    clean()
+    seconds = benchmark.stats.stats.min
+    info = {"bytes": NBYTES, "workers": workers, "write_size": window,
+            "GBps": NBYTES / seconds / 1e9}
+    if "zeros" in RESULTS:
+        info["fraction_of_zero_write"] = RESULTS["zeros"] / seconds
+    benchmark.extra_info.update(info)
+    print(f"\nsave: {NBYTES / 2**30:.1f} GiB in {seconds:.2f} s ({info['GBps']:.2f} GB/s), "
+          f"{workers} workers; fraction of the zero write: "
+          f"{info.get('fraction_of_zero_write', float('nan')):.2f}")
+
+
+ROWS_SHAPE = (10**8, 128)
+
+
+@pytest.fixture(scope="module")
+def row_ids():
+    return np.random.default_rng(0).integers(0, ROWS_SHAPE[0], 10**4)
+
+
+def test_rows_random(benchmark, row_ids):
+    init = varinit.GlorotUniform(seed=0)
+    if not hasattr(init, "rows"):
+        pytest.skip("this varinit has no Initializer.rows")
+    benchmark.group = "rows-1e4-of-1e8"
+    out = benchmark(init.rows, ROWS_SHAPE, row_ids)
+    assert out.shape == (10**4, 128)
+    benchmark.extra_info.update(rows=len(row_ids), per_row_us=benchmark.stats.stats.min
+                                / len(row_ids) * 1e6)
+
+
+def test_block_consecutive(benchmark):
+    init = varinit.GlorotUniform(seed=0)
+    benchmark.group = "rows-1e4-of-1e8"
+    start = ROWS_SHAPE[0] // 2
+    out = benchmark(init.block, ROWS_SHAPE, (slice(start, start + 10**4),))
+    assert out.shape == (10**4, 128)
