@@ -406,3 +406,37 @@ def test_contrib_errors():
         varinit.contrib.variance_scaling_initializer(mode="fan_in")
     with pytest.raises(TypeError, match="non-floating point"):
         varinit.contrib.xavier_initializer(dtype="int64")
+
+
+# ---- the name table of docs/initializers.md ------------------------------------------
+
+def test_name_table_recipes():
+    n_out, n_in = 300, 1000
+    # torch nn.Linear default: U(+-1/sqrt(fan_in)) on an (out, in) weight.
+    linear = varinit.VarianceScaling(1 / 3, "fan_in", "uniform", layout="torch", seed=1)
+    x = linear((n_out, n_in), np.float64).ravel()
+    bound = 1 / math.sqrt(n_in)
+    assert st.kstest(x, st.uniform(-bound, 2 * bound).cdf).pvalue > 1e-4
+    # np.random.randn(n_out, n_in) * sqrt(1 / n_in)
+    randn = varinit.VarianceScaling(1.0, "fan_in", "untruncated_normal", layout="torch", seed=2)
+    x = randn((n_out, n_in), np.float64).ravel()
+    assert st.kstest(x, st.norm(0, math.sqrt(1 / n_in)).cdf).pvalue > 1e-4
+    # torch xavier_normal_(w, gain=2): N(0, 4 * 2 / (fi + fo)), untruncated.
+    xavier = varinit.VarianceScaling(4.0, "fan_avg", "untruncated_normal", layout="torch", seed=3)
+    x = xavier((n_out, n_in), np.float64).ravel()
+    assert st.kstest(x, st.norm(0, math.sqrt(8 / (n_in + n_out))).cdf).pvalue > 1e-4
+    # flax Embed: N(0, 1 / features) on (num_embeddings, features).
+    embed = varinit.VarianceScaling(1.0, "fan_in", "untruncated_normal", input_axes=[1],
+                                    output_axes=[0], seed=4)
+    assert embed.fans((5000, 64)) == (64, 5000)
+    x = embed((5000, 64), np.float64).ravel()
+    assert st.kstest(x, st.norm(0, 1 / 8).cdf).pvalue > 1e-4
+
+
+def test_docstring_examples():
+    import doctest
+    import varinit.initializers, varinit._config, varinit._seeds, varinit._fans, varinit.contrib
+    for module in (varinit.initializers, varinit._config, varinit._seeds, varinit._fans,
+                   varinit.contrib):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0, module.__name__

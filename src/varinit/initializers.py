@@ -61,7 +61,23 @@ def _bfloat16() -> np.dtype:
 
 
 def resolve_dtype(dtype: DTypeLike | None) -> np.dtype:
-    """``None`` -> float32; ``"bfloat16"`` -> ``ml_dtypes.bfloat16``; else ``np.dtype``."""
+    """Resolve a ``dtype`` argument.
+
+    Parameters
+    ----------
+    dtype : dtype-like or None
+        ``None`` means float32; the string ``"bfloat16"`` means
+        ``ml_dtypes.bfloat16``; anything else goes through ``numpy.dtype``.
+
+    Returns
+    -------
+    numpy.dtype
+
+    Raises
+    ------
+    TypeError
+        If ``dtype`` is not a numpy dtype (or bfloat16 without ``ml_dtypes``).
+    """
     if dtype is None:
         return np.dtype(np.float32)
     if isinstance(dtype, str) and dtype == "bfloat16":
