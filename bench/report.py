@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from varinit import _bench
+from varinit._dispatch import KNOWN_KERNELS
 
 HERE = Path(__file__).resolve().parent
 
@@ -66,6 +67,44 @@ def _headlines(results: list[_bench.Result]) -> list[str]:
                 lines.append(f"- torch `{r.spec.path}` ({w}, {t} thread(s)): "
                              f"{r.ratio:.2f}× numpy.")
     return [line for line in lines if line]
+
+
+DOCS_START = "<!-- results:start (written by bench/report.py) -->"
+DOCS_END = "<!-- results:end -->"
+
+
+def update_docs(results: list[_bench.Result], meta: dict, path: Path) -> bool:
+    """Replace the generated block of ``docs/benchmarks.md`` with this run's figures.
+
+    Returns False (and leaves the file alone) if it has no such block.
+    """
+    if not path.exists():
+        return False
+    text = path.read_text(encoding="utf-8")
+    if DOCS_START not in text or DOCS_END not in text:
+        return False
+    chart = os.path.relpath(HERE / "results" / "chart.png", path.parent).replace(os.sep, "/")
+    block = "\n".join([
+        DOCS_START,
+        "",
+        f"Measured {meta['date']} with `{meta['command']}`. "
+        + _bench.describe_run(meta["n"], meta["repeats"], meta["machine"], meta["capacity"])
+        + (f" At the end: {meta['capacity_end']:.2f}×." if meta.get("capacity_end") else ""),
+        "",
+        f"![samples/s per workload]({chart})",
+        "",
+        _bench.markdown_table(results),
+        "",
+        "Headline ratios of this run:",
+        "",
+        *_headlines(results),
+        "",
+        DOCS_END,
+    ])
+    head, rest = text.split(DOCS_START, 1)
+    tail = rest.split(DOCS_END, 1)[1]
+    path.write_text(head + block + tail, encoding="utf-8")
+    return True
 
 
 def write_markdown(results: list[_bench.Result], meta: dict, path: Path) -> None:
@@ -115,7 +154,8 @@ def write_chart(rows: list[dict], meta: dict, path: Path) -> None:
 
     workloads = list(dict.fromkeys(r["workload"] for r in rows))
     series = list(dict.fromkeys(_series(r) for r in rows))
-    series.sort(key=lambda s: (s != "numpy", s == "torch", s))
+    kernel_order = {f"varinit {k}": i for i, k in enumerate(KNOWN_KERNELS)}
+    series.sort(key=lambda s: (s != "numpy", s == "torch", kernel_order.get(s, 99), s))
     threads = sorted({r["threads"] for r in rows})
     panels = [threads[0]] if len(threads) == 1 else [threads[0], threads[-1]]
     fig, axes = plt.subplots(1, len(panels), figsize=(7.5 * len(panels), 0.9 + 0.62 * len(
@@ -168,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = _bench.build_parser(prog="python bench/report.py")
     parser.add_argument("--out", type=Path, default=HERE / "results",
                         help="output folder (default bench/results)")
+    parser.add_argument("--docs", type=Path, default=HERE.parent / "docs" / "benchmarks.md",
+                        help="Markdown file whose generated block is replaced "
+                             "(default docs/benchmarks.md; skipped if it has no block)")
     parser.add_argument("--from-json", type=Path, default=None,
                         help="redraw the table and chart from a results.json, no measuring")
     args = parser.parse_args(argv)
@@ -200,8 +243,10 @@ def main(argv: list[str] | None = None) -> int:
     write_markdown(results, meta, args.out / "results.md")
     write_chart([r.as_dict() for r in results], meta, args.out / "chart.png")
     print(_bench.text_table(results))
-    print(f"\nwrote {os.path.relpath(args.out / 'results.md')}, "
-          f"{os.path.relpath(args.out / 'chart.png')}")
+    wrote = [args.out / "results.md", args.out / "chart.png"]
+    if update_docs(results, meta, args.docs):
+        wrote.append(args.docs)
+    print("\nwrote " + ", ".join(os.path.relpath(p) for p in wrote))
     return 0
 
 

@@ -476,7 +476,7 @@ def derive(results: list[Result]) -> list[Result]:
 
 
 def measure(rows: Sequence[Spec], n: int = DEFAULT_SIZE, repeats: int = DEFAULT_REPEATS,
-            budget: float = 30.0, progress: Callable[[str], None] | None = None) -> list[Result]:
+            budget: float = 15.0, progress: Callable[[str], None] | None = None) -> list[Result]:
     """Time every row, workload by workload, in interleaved rounds.
 
     Parameters
@@ -581,14 +581,22 @@ def machine_info() -> dict:
         ``varinit``, ``kernels`` and ``active_kernel``.
     """
     cpu, flags, mem = platform.processor() or platform.machine(), "", ""
+    family = model = ""
+    hypervisor = False
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
                 key, _, value = line.partition(":")
-                if key.strip() == "model name" and cpu in ("", platform.processor(),
-                                                            platform.machine()):
+                key = key.strip()
+                if key == "model name" and cpu in ("", platform.processor(),
+                                                   platform.machine()):
                     cpu = value.strip()
-                elif key.strip() == "flags" and not flags:
+                elif key == "cpu family" and not family:
+                    family = value.strip()
+                elif key == "model" and not model:
+                    model = value.strip()
+                elif key == "flags" and not flags:
+                    hypervisor = "hypervisor" in value.split()
                     wanted = ("avx2", "fma", "avx512f", "avx512dq", "avx512bw", "avx512vl")
                     have = set(value.split())
                     flags = " ".join(x for x in wanted if x in have)
@@ -605,7 +613,8 @@ def machine_info() -> dict:
     affinity = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                 else os.cpu_count())
     return {
-        "cpu": cpu, "cpus": os.cpu_count(), "affinity": affinity, "simd": flags,
+        "cpu": cpu, "cpu_id": f"family {family}, model {model}" if family else "",
+        "hypervisor": hypervisor, "cpus": os.cpu_count(), "affinity": affinity, "simd": flags,
         "memory": mem, "python": platform.python_version(),
         "platform": platform.platform(), "numpy": np.__version__, "torch": torch_version,
         "varinit": __version__, "kernels": _dispatch.available_kernels(),
@@ -669,7 +678,10 @@ def describe_run(n: int, repeats: int, info: dict, capacity: float | None) -> st
         f" Parallel capacity at start (2 threads vs 1 on a GIL-free numpy kernel): "
         f"{capacity:.2f}×.")
     return (f"{n:,} elements per buffer, best of {repeats} timed calls after 1 warm-up. "
-            f"CPU: {info['cpu']}, {info['affinity']} of {info['cpus']} logical CPUs usable, "
+            f"CPU: {info['cpu']}"
+            + (f" ({info['cpu_id']}{', virtual machine' if info.get('hypervisor') else ''})"
+               if info.get("cpu_id") else "")
+            + f", {info['affinity']} of {info['cpus']} logical CPUs usable, "
             f"SIMD flags: {info['simd'] or 'none found'}, memory {info['memory'] or '?'}. "
             f"Python {info['python']}, numpy {info['numpy']}, "
             f"torch {info['torch'] or 'not installed'}, varinit {info['varinit']} "
@@ -788,6 +800,7 @@ def run_bench(argv: list[str]) -> int:
     results = measure(rows, args.size, args.repeats, progress=progress)
     print()
     print(markdown_table(results) if args.markdown else text_table(results))
-    print("\nratio = numpy's best time / this row's best time, same workload, same run "
-          "(> 1: faster than numpy); spread = median / best - 1.")
+    print("\nratio = the baseline's best time / this row's best time, same workload, same run "
+          "(> 1: faster); the baseline is numpy's Generator with the same threads "
+          "(new array: np.empty + fill); spread = median / best - 1.")
     return 0
