@@ -2,8 +2,8 @@
 
 Run it with::
 
-    python -m pytest bench/                      # 2**26 elements, 5 rounds
-    python -m pytest bench/ --bench-size 2**22 --bench-rounds 3 --bench-threads 1
+    python -m pytest bench/test_bench_fill.py      # 2**26 elements, 5 rounds
+    python -m pytest bench/test_bench_fill.py --bench-size 2**22 --bench-rounds 3 --bench-threads 1
 
 Rows come from :func:`varinit._bench.specs`: every workload, for numpy's
 ``Generator`` (the baseline), every varinit kernel path this CPU runs
