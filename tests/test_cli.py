@@ -103,8 +103,8 @@ def test_bad_arguments_exit_2_one_line(tmp_path, capsys, argv, message):
 
 
 def test_unwritable_folder_exit_2(tmp_path, capsys):
-    if os.geteuid() == 0:
-        pytest.skip("root can write anywhere")
+    if not hasattr(os, "geteuid") or os.geteuid() == 0:
+        pytest.skip("needs a POSIX non-root user (root can write anywhere)")
     folder = tmp_path / "ro"
     folder.mkdir()
     folder.chmod(0o500)

@@ -112,7 +112,7 @@ def parse_initializer(text: str, seed: int | None) -> Any:
             raise ValueError("no initializer given")
         if seed is not None:
             config = varinit.serialize(init)
-            if "seed" in config.get("config", {}):
+            if config is not None and "seed" in config.get("config", {}):
                 config["config"]["seed"] = seed
                 init = varinit.deserialize(config)
     except (ValueError, TypeError, KeyError) as exc:

@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, Literal, Union
 
 import numpy as np
 
@@ -311,6 +311,13 @@ class _Cancelled(Exception):
     pass
 
 
+@dataclass
+class _State:
+    alive: int
+    done: int = 0
+    error: BaseException | None = None
+
+
 def _run_parallel(jobs: Iterator[Any], work: Callable[[Any, Any], int], make_scratch: Callable[[], Any],
                   workers: int, progress: _Progress | None) -> None:
     """Run ``work(job, scratch) -> bytes`` over ``jobs`` in ``workers`` threads,
@@ -321,7 +328,7 @@ def _run_parallel(jobs: Iterator[Any], work: Callable[[Any, Any], int], make_scr
     lock = threading.Lock()
     cancel = threading.Event()
     finished = threading.Event()
-    state = {"done": 0, "alive": workers, "error": None}
+    state = _State(alive=workers)
 
     def next_job() -> Any:
         with lock:
@@ -342,18 +349,18 @@ def _run_parallel(jobs: Iterator[Any], work: Callable[[Any, Any], int], make_scr
                     job = next_job()
                     n = work(job, scratch)
                     with lock:
-                        state["done"] += n
+                        state.done += n
         except _Cancelled:
             pass
         except BaseException as exc:  # noqa: BLE001 - handed to the caller
             with lock:
-                if state["error"] is None:
-                    state["error"] = exc
+                if state.error is None:
+                    state.error = exc
             cancel.set()
         finally:
             with lock:
-                state["alive"] -= 1
-                if state["alive"] == 0:
+                state.alive -= 1
+                if state.alive == 0:
                     finished.set()
 
     threads = [threading.Thread(target=run, name=f"varinit-io-{i}", daemon=True)
@@ -363,7 +370,7 @@ def _run_parallel(jobs: Iterator[Any], work: Callable[[Any, Any], int], make_scr
             t.start()
         while not finished.wait(0.1):
             if progress is not None:
-                progress.update(state["done"])
+                progress.update(state.done)
     except BaseException:
         cancel.set()
         for t in threads:
@@ -372,10 +379,10 @@ def _run_parallel(jobs: Iterator[Any], work: Callable[[Any, Any], int], make_scr
         raise
     for t in threads:
         t.join()
-    if state["error"] is not None:
-        raise state["error"]
+    if state.error is not None:
+        raise state.error
     if progress is not None:
-        progress.update(state["done"])
+        progress.update(state.done)
 
 
 def _join_uninterrupted(t: threading.Thread) -> None:
@@ -413,9 +420,17 @@ def _deferred_sigint() -> Iterator[None]:
 # Atomic output file
 # ---------------------------------------------------------------------------
 
+_seek_lock = threading.Lock()   # for platforms without pwrite/preadv (Windows)
+
+
 def _pwrite_all(fd: int, data: memoryview, offset: int) -> None:
     while data:
-        written = os.pwrite(fd, data, offset)
+        if hasattr(os, "pwrite"):
+            written = os.pwrite(fd, data, offset)
+        else:  # pragma: no cover - Windows
+            with _seek_lock:
+                os.lseek(fd, offset, os.SEEK_SET)
+                written = os.write(fd, data)
         data = data[written:]
         offset += written
 
@@ -755,7 +770,7 @@ def _stream_tensors(fd: int, data_start: int, tensors: Sequence[_Tensor], meter:
         t.init.block(t.shape, w.index, t.dtype, out=buf)
         if swap:  # pragma: no cover - big-endian hosts
             buf.byteswap(inplace=True)
-        _pwrite_all(fd, memoryview(scratch[:nbytes]), data_start + t.begin
+        _pwrite_all(fd, scratch[:nbytes].data, data_start + t.begin
                     + w.start * t.dtype.itemsize)
         return nbytes
 
@@ -1017,10 +1032,10 @@ def _compare(path: str, data_start: int, entries: Sequence[tuple[_Tensor, Tensor
         if swap:  # pragma: no cover
             expected.view(t.dtype).byteswap(inplace=True)
         actual = scratch[1][:nbytes]
-        view = memoryview(actual)
+        view = actual.data
         offset = data_start + t.begin + w.start * t.dtype.itemsize
         while view:
-            n = os.preadv(fd, [view], offset) if hasattr(os, "preadv") else _pread_into(fd, view, offset)
+            n = _pread_into(fd, view, offset)
             if n == 0:
                 raise ValueError(f"{path} ended early")
             view = view[n:]
@@ -1048,13 +1063,21 @@ def _compare(path: str, data_start: int, entries: Sequence[tuple[_Tensor, Tensor
         tr.ok = tr.mismatched_bytes == 0
 
 
-def _pread_into(fd: int, view: memoryview, offset: int) -> int:  # pragma: no cover
-    data = os.pread(fd, len(view), offset)
+def _pread_into(fd: int, view: memoryview, offset: int) -> int:
+    if hasattr(os, "preadv"):
+        return os.preadv(fd, [view], offset)
+    if hasattr(os, "pread"):  # pragma: no cover - platforms without preadv
+        data = os.pread(fd, len(view), offset)
+    else:  # pragma: no cover - Windows
+        with _seek_lock:
+            os.lseek(fd, offset, os.SEEK_SET)
+            data = os.read(fd, len(view))
     view[:len(data)] = data
     return len(data)
 
 
-def load_npy(path: PathLike, mmap_mode: str | None = None) -> np.ndarray:
+def load_npy(path: PathLike,
+             mmap_mode: Literal["r", "r+", "c"] | None = None) -> np.ndarray:
     """Load a ``.npy`` file written by :func:`save`, restoring bfloat16.
 
     ``np.load`` reads every other dtype directly; bfloat16 data is stored as
