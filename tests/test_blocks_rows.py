@@ -176,3 +176,15 @@ def test_big_table_rows_without_the_table():
                                         offset=int(row) * 64)
         np.testing.assert_array_equal(got[k], expected)
     np.testing.assert_array_equal(init.block(shape, (slice(123_456_789, 123_456_790),)), got[2:3])
+
+
+def test_keras_style_subclass_without_plan():
+    class Halves(varinit.Initializer):
+        def __call__(self, shape=None, dtype=None, *, out=None):
+            return np.full(shape, 0.5, dtype or np.float32)
+
+    assert Halves()((2,)).tolist() == [0.5, 0.5]
+    with pytest.raises(NotImplementedError, match="_plan"):
+        Halves().block((4,), (slice(0, 2),))
+    with pytest.raises(NotImplementedError, match="_plan"):
+        Halves().rows((4,), [1])

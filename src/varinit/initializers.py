@@ -365,6 +365,10 @@ class Initializer:
     # -- subclass hooks -------------------------------------------------
 
     def _plan(self, shape: tuple[int, ...], dtype: np.dtype) -> _Plan:
+        if type(self).__call__ is not Initializer.__call__:
+            raise NotImplementedError(
+                f"{type(self).__name__} defines __call__() but not _plan(shape, dtype), "
+                "which block() and rows() need")
         raise NotImplementedError("Initializer subclasses must implement the `__call__()` method.")
 
     def _accepts_dtype(self, dtype: np.dtype) -> bool:
