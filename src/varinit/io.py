@@ -14,15 +14,12 @@ See ``docs/huge-tables.md``.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import datetime
 import errno
 import io as _stdio
 import json
 import math
 import mmap
 import os
-import secrets
 import shutil
 import signal
 import sys
@@ -440,6 +437,7 @@ class _AtomicFile:
     removed by :meth:`discard`."""
 
     def __init__(self, path: str, size: int) -> None:
+        import secrets
         self.path = path
         folder = os.path.dirname(path) or "."
         base = os.path.basename(path)
@@ -539,6 +537,7 @@ class _Tensor:
 
 
 def _provenance(tensors: Sequence[_Tensor], file_format: str) -> dict:
+    import datetime
     vi = _varinit()
     return {
         "format": PROVENANCE_FORMAT,
@@ -589,8 +588,6 @@ def _file_format(path: str) -> str:
 # ---------------------------------------------------------------------------
 # save
 # ---------------------------------------------------------------------------
-
-TensorSpec = tuple  # (init, shape) or (init, shape, dtype)
 
 
 def _collect(init_or_tensors: Any, shape: Any, dtype: Any, name: str) -> list[_Tensor]:
@@ -1226,6 +1223,7 @@ def fill_mapped_windows(init: Any, out: Any, *, progress: ProgressArg = False,
 
 
 def _address_of_mapping(mm: mmap.mmap) -> int:
+    import ctypes
     view = (ctypes.c_char * 1).from_buffer(mm)
     try:
         return ctypes.addressof(view)
