@@ -46,6 +46,9 @@ Box = tuple[tuple[int, int], ...]       # (start, stop) per axis, step 1
 BlockIndex = Union[slice, Sequence[slice]]
 
 _FLOAT_DTYPES = "float16, bfloat16, float32 or float64"
+# Runs of a block()/rows() request that share stream blocks are generated
+# together, within groups of this many stream blocks (1M elements).
+_SPAN_BLOCKS = 256
 
 
 # --------------------------------------------------------------------------
@@ -236,16 +239,45 @@ class _StreamPlan(_Plan):
     def _fill_run(self, flat_out: np.ndarray, offset: int, seed: int) -> None:
         _fill._run(flat_out, self.code, self.kernel, self.params, seed, offset)
 
+    def _fill_runs(self, flat_out: np.ndarray, starts: np.ndarray, length: int,
+                   seed: int) -> None:
+        """Write stream elements ``[starts[r], starts[r] + length)`` to
+        ``flat_out[r * length:(r + 1) * length]``; ``starts`` increasing,
+        runs disjoint.
+
+        A fill always generates a stream block from its start (see
+        ``docs/stream.md``), so runs that touch the same block are generated
+        by one fill covering them all (into a scratch buffer when they leave
+        gaps): every stream block a request touches is generated once.
+        """
+        if length == 0 or len(starts) == 0:
+            return
+        if len(starts) == 1:
+            self._fill_run(flat_out[:length], int(starts[0]), seed)
+            return
+        ends = starts + length
+        first_block = starts // _core.BLOCK
+        last_block = (ends - 1) // _core.BLOCK
+        joins = (starts[1:] == ends[:-1]) | (first_block[1:] <= last_block[:-1])
+        # Scratch buffers stay small: a span never takes in a run that starts
+        # in another group of _SPAN_BLOCKS stream blocks.
+        joins &= first_block[1:] // _SPAN_BLOCKS == first_block[:-1] // _SPAN_BLOCKS
+        bounds = np.concatenate(([0], np.flatnonzero(~joins) + 1, [len(starts)])).tolist()
+        start_list, end_list = starts.tolist(), ends.tolist()
+        within = np.arange(length)
+        for k0, k1 in zip(bounds[:-1], bounds[1:]):
+            low, high = start_list[k0], end_list[k1 - 1]
+            dest = flat_out[k0 * length:k1 * length]
+            if high - low == (k1 - k0) * length:          # no gaps: straight in
+                self._fill_run(dest, low, seed)
+            else:
+                span = np.empty(high - low, self.dtype)
+                self._fill_run(span, low, seed)
+                dest[...] = span[((starts[k0:k1] - low)[:, None] + within).ravel()]
+
     def fill_box(self, out: np.ndarray, box: Box, seed: int) -> None:
         run_length, offsets = _box_runs(self.shape, box)
-        if run_length == 0:
-            return
-        flat = out.reshape(-1)
-        if len(offsets) == 1:
-            self._fill_run(flat, int(offsets[0]), seed)
-            return
-        for r, offset in enumerate(offsets.tolist()):
-            self._fill_run(flat[r * run_length:(r + 1) * run_length], offset, seed)
+        self._fill_runs(out.reshape(-1), offsets, run_length, seed)
 
     def fill_rows(self, out: np.ndarray, ids: np.ndarray, seed: int) -> None:
         row_size = math.prod(self.shape[1:])
@@ -255,15 +287,7 @@ class _StreamPlan(_Plan):
         # row is generated once and gathered.
         in_place = len(unique) == len(flat_ids) and bool(np.all(np.diff(flat_ids) > 0))
         target = out if in_place else np.empty((len(unique),) + self.shape[1:], self.dtype)
-        flat = target.reshape(-1)
-        if row_size and len(unique):
-            # Consecutive ids form one contiguous run of the table.
-            breaks = np.flatnonzero(np.diff(unique) != 1) + 1
-            starts = np.concatenate(([0], breaks)).tolist()
-            stops = np.concatenate((breaks, [len(unique)])).tolist()
-            for first, last in zip(starts, stops):
-                self._fill_run(flat[first * row_size:last * row_size],
-                               int(unique[first]) * row_size, seed)
+        self._fill_runs(target.reshape(-1), unique * row_size, row_size, seed)
         if not in_place:
             np.take(target, inverse.reshape(-1), axis=0,
                     out=out.reshape((len(flat_ids),) + self.shape[1:]))
