@@ -15,8 +15,12 @@ if keras.backend.backend() != "numpy":   # pragma: no cover - keras imported ear
     pytest.skip("keras was already imported with another backend", allow_module_level=True)
 
 from keras import initializers as K  # noqa: E402
-from keras.src.initializers import ALL_OBJECTS_DICT as KERAS_TABLE  # noqa: E402
-from keras.src.initializers.random_initializers import compute_fans as keras_compute_fans  # noqa: E402
+
+try:  # Keras-internal paths (checked against Keras 3.15)
+    from keras.src.initializers import ALL_OBJECTS_DICT as KERAS_TABLE
+    from keras.src.initializers.random_initializers import compute_fans as keras_compute_fans
+except ImportError:  # pragma: no cover
+    pytest.skip("this Keras lays out keras.src differently", allow_module_level=True)
 
 import varinit  # noqa: E402
 from varinit._config import ALL_OBJECTS_DICT as VARINIT_TABLE  # noqa: E402
