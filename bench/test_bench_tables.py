@@ -143,3 +143,57 @@ def test_block_consecutive(benchmark):
     start = ROWS_SHAPE[0] // 2
     out = benchmark(init.block, ROWS_SHAPE, (slice(start, start + 10**4),))
     assert out.shape == (10**4, 128)
+
+
+def _ram_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover
+        return 16 << 30
+
+
+def test_dask_to_zarr_larger_than_ram(benchmark, tmp_path_factory):
+    """``from_initializer(...).to_zarr`` (uncompressed) of a table 1.25x the machine's RAM
+    on a ``LocalCluster`` whose workers have a 1 GiB ``memory_limit``; rows are spot-checked
+    against ``init.block``.  ``VARINIT_BENCH_ZARR_BYTES`` overrides the size."""
+    zarr = pytest.importorskip("zarr")
+    distributed = pytest.importorskip("distributed")
+    import varinit.dask as vdask
+
+    nbytes = _elems(os.environ.get("VARINIT_BENCH_ZARR_BYTES", str(_ram_bytes() * 5 // 4)))
+    folder = os.environ.get("VARINIT_BENCH_DIR") or str(tmp_path_factory.mktemp("zarr"))
+    free = shutil.disk_usage(folder).free
+    if free < nbytes + (2 << 30):
+        pytest.skip(f"needs {(nbytes + (2 << 30)) / 2**30:.1f} GiB free in {folder}, has "
+                    f"{free / 2**30:.1f} GiB (set VARINIT_BENCH_DIR or VARINIT_BENCH_ZARR_BYTES)")
+    cols = 128
+    rows = nbytes // (4 * cols)
+    shape = (rows, cols)
+    init = varinit.GlorotUniform(seed=0)
+    x = vdask.from_initializer(init, shape, chunks=(1 << 15, cols))       # 16 MiB chunks
+    path = os.path.join(folder, "table.zarr")
+    with distributed.LocalCluster(n_workers=os.cpu_count() or 2, threads_per_worker=1,
+                                  dashboard_address=None, memory_limit="1GiB") as cluster, \
+            distributed.Client(cluster, timeout=120) as client:
+        before = set(client.scheduler_info()["workers"])
+
+        # Uncompressed: random floats do not compress, and the codec would
+        # only add CPU time that is not varinit's.
+        codec = ({"compressors": None} if int(zarr.__version__.split(".")[0]) >= 3
+                 else {"compressor": None})
+
+        def write() -> None:
+            x.to_zarr(path, overwrite=True, **codec)
+
+        benchmark.group = "dask-to-zarr"
+        benchmark.pedantic(write, rounds=1, iterations=1)
+        assert set(client.scheduler_info()["workers"]) == before      # no worker restarted
+    z = zarr.open_array(path, mode="r")
+    for r in (0, rows // 3, rows - 1):
+        assert np.array_equal(z[r], init.block(shape, (slice(r, r + 1),))[0])
+    seconds = benchmark.stats.stats.min
+    benchmark.extra_info.update(bytes=rows * cols * 4, ram=_ram_bytes(),
+                                GBps=rows * cols * 4 / seconds / 1e9)
+    print(f"\nto_zarr: {rows * cols * 4 / 2**30:.1f} GiB (RAM {_ram_bytes() / 2**30:.1f} GiB) "
+          f"in {seconds:.1f} s ({rows * cols * 4 / seconds / 1e9:.2f} GB/s)")
+    shutil.rmtree(path, ignore_errors=True)
