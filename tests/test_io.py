@@ -632,3 +632,18 @@ def test_progress_without_tqdm(tmp_path, capsys, monkeypatch):
     varinit.save(tmp_path / "t.npy", varinit.GlorotUniform(seed=1), (100, 100), progress=True)
     err = capsys.readouterr().err
     assert "t.npy: 100.0%" in err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigint_is_held_across_the_final_renames():
+    """The commit (rename of data, then sidecar) is not split by Ctrl-C: the
+    signal is delivered after it, and the previous handler is restored."""
+    before = signal.getsignal(signal.SIGINT)
+    reached_end = False
+    with pytest.raises(KeyboardInterrupt):
+        with io._deferred_sigint():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            reached_end = True
+    assert reached_end
+    assert signal.getsignal(signal.SIGINT) is before

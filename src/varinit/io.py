@@ -1149,6 +1149,8 @@ def fill_mapped(init: Any, out: np.ndarray, *, progress: ProgressArg = False) ->
     ``block``, it uses the seed the next call would use and does not advance
     a :class:`varinit.SeedGenerator`.  An initializer that cannot work
     blockwise (Orthogonal) is filled in one go by ``init(out=...)``.
+    Ctrl-C stops it between windows (or within one, as any fill) and leaves
+    the file partly written: it is the caller's file, not a temporary.
     """
     _check_initializer(init)
     if not fill_mapped_windows(init, out, progress=progress):
