@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -186,16 +186,33 @@ def _has_initializers() -> bool:
 
 
 def torch_available() -> bool:
-    """True if torch imports (it is optional: its rows are skipped without it)."""
+    """True if torch is installed (it is optional: its rows are left out without it).
+
+    Returns
+    -------
+    bool
+        Whether ``import torch`` can find the package (it is not imported here).
+    """
+    import importlib.util
+    return importlib.util.find_spec("torch") is not None
+
+
+def _torch_version() -> str | None:
+    import importlib.metadata
     try:
-        import torch  # noqa: F401
-    except Exception:
-        return False
-    return True
+        return importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def default_threads() -> list[int]:
-    """One thread and all threads varinit would use (deduplicated)."""
+    """One thread and all threads varinit would use.
+
+    Returns
+    -------
+    list of int
+        ``[1, get_num_threads()]``, deduplicated and sorted.
+    """
     return sorted({1, get_num_threads()})
 
 
@@ -220,13 +237,13 @@ def specs(threads: Sequence[int] | None = None, kernels: Sequence[str] | None = 
     -------
     list of Spec
     """
-    threads = default_threads() if threads is None else sorted(set(threads))
-    kernels = _dispatch.available_kernels() if kernels is None else list(kernels)
-    torch = torch_available() if torch is None else torch
     names = list(WORKLOADS) if workloads is None else list(workloads)
     for name in names:
         if name not in WORKLOADS:
             raise ValueError(f"unknown workload {name!r}; known: {', '.join(WORKLOADS)}")
+    threads = default_threads() if threads is None else sorted(set(threads))
+    kernels = _dispatch.available_kernels() if kernels is None else list(kernels)
+    torch = torch_available() if torch is None else torch
     rows: list[Spec] = []
     for name in names:
         w = WORKLOADS[name]
@@ -264,7 +281,18 @@ class Buffers:
         self._arrays: dict[str, np.ndarray] = {}
 
     def get(self, dtype: str) -> np.ndarray:
-        """The warm buffer of ``dtype`` (allocated and touched on first use)."""
+        """The warm buffer of ``dtype`` (allocated and touched on first use).
+
+        Parameters
+        ----------
+        dtype : str
+            ``"float32"`` or ``"float64"``.
+
+        Returns
+        -------
+        numpy.ndarray
+            One-dimensional, ``n`` elements.
+        """
         if dtype not in self._arrays:
             buf = np.empty(self.n, dtype)
             buf.fill(0.0)
@@ -272,7 +300,13 @@ class Buffers:
         return self._arrays[dtype]
 
     def release(self, keep: Iterable[str] = ()) -> None:
-        """Drop the buffers of every dtype not in ``keep``."""
+        """Drop the buffers of every dtype not in ``keep``.
+
+        Parameters
+        ----------
+        keep : iterable of str, optional
+            Dtypes whose buffers stay.
+        """
         for dtype in list(self._arrays):
             if dtype not in keep:
                 del self._arrays[dtype]
@@ -433,7 +467,18 @@ def make_runner(spec: Spec, buffers: Buffers) -> Callable[[], object]:
 # --------------------------------------------------------------------------
 
 def time_call(fn: Callable[[], object]) -> float:
-    """Wall time of one call of ``fn``, in seconds."""
+    """Wall time of one call of ``fn``.
+
+    Parameters
+    ----------
+    fn : callable
+        Called once without arguments.
+
+    Returns
+    -------
+    float
+        Seconds, from ``time.perf_counter``.
+    """
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
@@ -606,10 +651,7 @@ def machine_info() -> dict:
                     mem = f"{int(line.split()[1]) / 2**20:.1f} GiB"
     except OSError:
         pass
-    torch_version = None
-    if torch_available():
-        import torch
-        torch_version = torch.__version__
+    torch_version = _torch_version()
     affinity = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                 else os.cpu_count())
     return {
@@ -642,7 +684,18 @@ HEADER = ["workload", "library", "path", "threads", "Gs/s", "ratio vs numpy",
 
 
 def text_table(results: Sequence[Result]) -> str:
-    """Results as an aligned plain-text table (what ``python -m varinit bench`` prints)."""
+    """Results as an aligned plain-text table (what ``python -m varinit bench`` prints).
+
+    Parameters
+    ----------
+    results : sequence of Result
+        From :func:`measure`.
+
+    Returns
+    -------
+    str
+        Header, rule and one line per result.
+    """
     rows = [HEADER] + _rows(results)
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
     right = {3, 4, 5, 6, 7, 8, 9}
@@ -657,7 +710,18 @@ def text_table(results: Sequence[Result]) -> str:
 
 
 def markdown_table(results: Sequence[Result]) -> str:
-    """Results as a Markdown table, with the timed call of each row."""
+    """Results as a Markdown table, with the timed call of each row.
+
+    Parameters
+    ----------
+    results : sequence of Result
+        From :func:`measure`.
+
+    Returns
+    -------
+    str
+        A GitHub-flavoured Markdown table.
+    """
     header = HEADER[:4] + ["call"] + HEADER[4:]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r, row in zip(results, _rows(results)):
@@ -667,13 +731,40 @@ def markdown_table(results: Sequence[Result]) -> str:
 
 
 def ratio_table(results: Sequence[Result]) -> list[tuple[str, str, int, float | None]]:
-    """(workload, path, threads, ratio) of the varinit rows, for summaries."""
+    """The ratios of the varinit rows, for summaries.
+
+    Parameters
+    ----------
+    results : sequence of Result
+        From :func:`measure`.
+
+    Returns
+    -------
+    list of tuple
+        ``(workload, path, threads, ratio)`` per varinit row.
+    """
     return [(r.spec.workload, r.spec.path, r.spec.threads, r.ratio)
             for r in results if r.spec.library == "varinit"]
 
 
 def describe_run(n: int, repeats: int, info: dict, capacity: float | None) -> str:
-    """One paragraph naming the machine and the method of a run."""
+    """One paragraph naming the machine and the method of a run.
+
+    Parameters
+    ----------
+    n : int
+        Elements per buffer.
+    repeats : int
+        Timed calls per row.
+    info : dict
+        From :func:`machine_info`.
+    capacity : float or None
+        From :func:`parallel_capacity`, if measured.
+
+    Returns
+    -------
+    str
+    """
     cap = "" if capacity is None else (
         f" Parallel capacity at start (2 threads vs 1 on a GIL-free numpy kernel): "
         f"{capacity:.2f}×.")
@@ -719,7 +810,17 @@ def _name_list(text: str) -> list[str]:
 
 
 def build_parser(prog: str = "python -m varinit bench") -> argparse.ArgumentParser:
-    """The argument parser of ``python -m varinit bench`` (shared with ``bench/report.py``)."""
+    """The argument parser of ``python -m varinit bench`` (shared with ``bench/report.py``).
+
+    Parameters
+    ----------
+    prog : str
+        Program name shown in the usage line.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
     p = argparse.ArgumentParser(
         prog=prog,
         description="Time varinit's fills beside numpy's Generator (and torch, if installed) "
