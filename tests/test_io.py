@@ -512,8 +512,12 @@ BOUND = 256 << 20
 
 
 def _child_peak(mode, tmp_path):
-    out = subprocess.run([sys.executable, "-c", CHILD_RSS, mode, str(tmp_path)],
-                         capture_output=True, text=True, timeout=120)
+    try:
+        out = subprocess.run([sys.executable, "-c", CHILD_RSS, mode, str(tmp_path)],
+                             capture_output=True, text=True, timeout=120)
+    finally:
+        for name in os.listdir(tmp_path):          # pytest keeps old temp folders: 1 GiB each
+            os.unlink(tmp_path / name)
     assert out.returncode == 0, out.stderr
     return int(out.stdout.split()[-1])
 
