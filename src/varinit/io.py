@@ -710,7 +710,7 @@ def save(path: PathLike, init: Any, shape: Sequence[int] | int | None = None,
             offset += t.nbytes
         record = _provenance(sorted(tensors, key=lambda t: names.index(t.name)), file_format)
         head = _safetensors_header(tensors, {"format": "pt",
-                                             "varinit": json.dumps(record, sort_keys=True)})
+                                             "varinit": json.dumps(record)})
         sidecar = None
     else:
         t = tensors[0]
