@@ -831,7 +831,7 @@ def build_parser(prog: str = "python -m varinit bench") -> argparse.ArgumentPars
     p.add_argument("--threads", type=_int_list, default=None,
                    help="thread counts, comma-separated (default: 1 and all available)")
     p.add_argument("--repeats", type=int, default=DEFAULT_REPEATS,
-                   help="timed calls per row after one warm-up; best-of-N (default 5)")
+                   help="timed calls per row after one warm-up; best-of-N (default %(default)s)")
     p.add_argument("--kernels", type=_name_list, default=None,
                    help="varinit kernel paths, comma-separated (default: every path this CPU "
                         f"runs: {', '.join(_dispatch.available_kernels())})")
