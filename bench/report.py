@@ -162,19 +162,25 @@ def write_chart(rows: list[dict], meta: dict, path: Path) -> None:
     fig, axes = plt.subplots(1, len(panels), figsize=(7.5 * len(panels), 0.9 + 0.62 * len(
         workloads) * max(1, len(series) / 3)), sharey=True, squeeze=False)
     height = 0.8 / len(series)
+
+    def value(t: int, w: str, s: str) -> float | None:
+        match = [r for r in rows if r["workload"] == w and _series(r) == s and r["threads"] == t]
+        if not match and t != 1:       # single-threaded references appear in both panels
+            match = [r for r in rows if r["workload"] == w and _series(r) == s
+                     and r["threads"] == 1 and r["library"] == "numpy"
+                     and r["path"] != "Generator"]
+        return match[0]["samples_per_s"] / 1e9 if match else None
+
     for ax, t in zip(axes[0], panels):
-        for j, s in enumerate(series):
+        # the bars present for each workload, centred on its tick
+        present = {w: [s for s in series if value(t, w, s) is not None] for w in workloads}
+        for s in series:
             ys, xs = [], []
             for i, w in enumerate(workloads):
-                match = [r for r in rows if r["workload"] == w and _series(r) == s
-                         and r["threads"] == t]
-                if not match and t != 1:   # single-threaded references appear in both panels
-                    match = [r for r in rows if r["workload"] == w and _series(r) == s
-                             and r["threads"] == 1 and r["library"] == "numpy"
-                             and r["path"] != "Generator"]
-                if match:
-                    ys.append(i - 0.4 + height * (j + 0.5))
-                    xs.append(match[0]["samples_per_s"] / 1e9)
+                if s in present[w]:
+                    j, k = present[w].index(s), len(present[w])
+                    ys.append(i - k * height / 2 + height * (j + 0.5))
+                    xs.append(value(t, w, s))
             colour = SERIES_COLOURS.get(s, None)
             bars = ax.barh(ys, xs, height=height * 0.92, label=s, color=colour)
             for bar, x in zip(bars, xs):
