@@ -1,0 +1,423 @@
+/* vi_avx512.c - the AVX-512 (F/DQ/BW/VL) kernels.
+ *
+ * Compiled alone with -mavx512f -mavx512dq -mavx512bw -mavx512vl (MSVC
+ * /arch:AVX512); dispatch calls it only on CPUs and OSes that run it.  Every
+ * kernel writes exactly the bits of the scalar reference (vi_scalar.c): the
+ * same IEEE operations in the same order, one rounding each, never a fused
+ * multiply-add (no _mm512_fmadd_*, and -ffp-contract=off for the rest).
+ *
+ * Lanes: the 16 lane states of a block live in two registers of eight 64-bit
+ * states (lanes 0-7, 8-15).  A PCG32 step depends on the previous one through
+ * a multiply, so the kernels run four leapfrog chains: chain c holds the
+ * lanes at draw d + c and jumps four draws per step (s -> A4*s + G4*inc),
+ * which keeps four independent multiplies in flight and changes no bit.
+ * Each row of the block consumes D draws per lane (1 for float32 uniform,
+ * 2 for float64 uniform and float32 polar, 4 for float64 polar), so one
+ * step of the chains yields 4/D rows. */
+#if defined(__x86_64__) || defined(_M_X64)
+
+#include <immintrin.h>
+#include "vi_kernels.h"
+
+#if defined(_MSC_VER) && !defined(__clang__)
+#  include <intrin.h>
+#  define popcount32(x) ((int)__popcnt(x))
+#else
+#  define popcount32(x) __builtin_popcount(x)
+#endif
+
+/* ---- PCG32 lanes in registers ------------------------------------------ */
+
+typedef struct {
+    __m512i s[4][2];        /* chain c, lanes 0-7 / 8-15 */
+    __m512i plus[2];        /* G4 * inc per lane */
+    __m512i mult;           /* A4 = a^4 */
+} chains;
+
+VI_INLINE __m512i lcg(__m512i s, __m512i mult, __m512i plus)
+{
+    return _mm512_add_epi64(_mm512_mullo_epi64(s, mult), plus);
+}
+
+/* Chains at draws 0..3 from the lanes' current state. */
+VI_INLINE void chains_init(chains *C, const vi_lanes *L)
+{
+    uint64_t a4, g4;
+    vi_lcg_jump(4, 1u, &a4, &g4);
+    const __m512i a = _mm512_set1_epi64((long long)VI_PCG32_MULT);
+    for (int h = 0; h < 2; h++) {
+        __m512i inc = _mm512_loadu_si512((const void *)(L->inc + 8 * h));
+        C->s[0][h] = _mm512_loadu_si512((const void *)(L->state + 8 * h));
+        for (int c = 1; c < 4; c++) C->s[c][h] = lcg(C->s[c - 1][h], a, inc);
+        C->plus[h] = _mm512_mullo_epi64(inc, _mm512_set1_epi64((long long)g4));
+    }
+    C->mult = _mm512_set1_epi64((long long)a4);
+}
+
+VI_INLINE void chains_step(chains *C)
+{
+    for (int c = 0; c < 4; c++)
+        for (int h = 0; h < 2; h++) C->s[c][h] = lcg(C->s[c][h], C->mult, C->plus[h]);
+}
+
+/* PCG32 output of eight states, left in their 64-bit lanes: the low dword
+ * is the output.  x = ((old >> 18) ^ old) >> 27 holds xorshifted in its low
+ * dword and old >> 59 (the rotation) in its high dword, so one 32-bit
+ * rotate by the high dwords, shifted down, finishes it. */
+VI_INLINE __m512i pcg_out64(__m512i old)
+{
+    __m512i x = _mm512_srli_epi64(_mm512_xor_si512(_mm512_srli_epi64(old, 18), old), 27);
+    return _mm512_rorv_epi32(x, _mm512_srli_epi64(x, 32));
+}
+
+/* The 16 outputs of chain c, packed in lane order. */
+VI_INLINE __m512i draw32(const chains *C, int c)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14,
+                                           16, 18, 20, 22, 24, 26, 28, 30);
+    return _mm512_permutex2var_epi32(pcg_out64(C->s[c][0]), even, pcg_out64(C->s[c][1]));
+}
+
+/* 53 bits of two consecutive draws (chains c and c+1) of lanes 8h..8h+7,
+ * first draw high: w >> 11 of w = first << 32 | second. */
+VI_INLINE __m512i draw53(const chains *C, int c, int h)
+{
+    __m512i first = _mm512_slli_epi64(pcg_out64(C->s[c][h]), 32);
+    __m512i w = _mm512_mask_blend_epi32(0x5555, first, pcg_out64(C->s[c + 1][h]));
+    return _mm512_srli_epi64(w, 11);
+}
+
+/* ---- bit-to-float maps (vi_stream.h) ------------------------------------ */
+
+VI_INLINE __m512 unit_f32(__m512i r)
+{
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(r, 8)), _mm512_set1_ps(0x1p-24f));
+}
+
+VI_INLINE __m512d unit_f64(__m512i w53)
+{
+    return _mm512_mul_pd(_mm512_cvtepi64_pd(w53), _mm512_set1_pd(0x1p-53));
+}
+
+VI_INLINE __m512 signed_f32(__m512i r)
+{
+    __m512i k = _mm512_or_si512(_mm512_slli_epi32(_mm512_srli_epi32(r, 8), 1), _mm512_set1_epi32(1));
+    k = _mm512_sub_epi32(k, _mm512_set1_epi32(0x1000000));
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(k), _mm512_set1_ps(0x1p-24f));
+}
+
+VI_INLINE __m512d signed_f64(__m512i w53)
+{
+    __m512i k = _mm512_or_si512(_mm512_slli_epi64(w53, 1), _mm512_set1_epi64(1));
+    k = _mm512_sub_epi64(k, _mm512_set1_epi64((long long)(UINT64_C(1) << 53)));
+    return _mm512_mul_pd(_mm512_cvtepi64_pd(k), _mm512_set1_pd(0x1p-53));
+}
+
+/* ---- rows of a block ------------------------------------------------------ */
+
+/* Row t covers block elements [16t, 16t + 16); the call wants [skip, end).
+ * Rows wholly inside are stored directly; the (at most two) partial ones
+ * go through a small buffer, so nothing is written outside the range. */
+#define EMIT_ROW(T, STORE, vec, t, skip, end, out)                           \
+    do {                                                                     \
+        size_t r0_ = (size_t)(t) * VI_LANES;                                 \
+        if (r0_ >= (skip) && r0_ + VI_LANES <= (end)) {                      \
+            STORE((out) + (r0_ - (skip)), (vec));                            \
+        } else if (r0_ < (end)) {                                            \
+            T tmp_[VI_LANES];                                                \
+            STORE(tmp_, (vec));                                              \
+            size_t lo_ = r0_ < (skip) ? (skip) : r0_;                        \
+            size_t hi_ = r0_ + VI_LANES > (end) ? (end) : r0_ + VI_LANES;    \
+            for (size_t i_ = lo_; i_ < hi_; i_++) (out)[i_ - (skip)] = tmp_[i_ - r0_]; \
+        }                                                                    \
+    } while (0)
+
+/* The row loop of the one-draw-count kernels: R rows per chain step, row c
+ * of a step computed by ROW(c, v) into v (a VEC).  Steps whose rows are all
+ * inside [skip, end) store without checks; the first and last step go
+ * through EMIT_ROW.  The loop over c has a constant trip count so the
+ * compiler unrolls it and keeps the chains in registers. */
+#define ROW_LOOP(T, VEC, STORE, R, ROW)                                      \
+    do {                                                                     \
+        chains C;                                                            \
+        vi_lanes_advance(L, (uint64_t)t * (4 / (R)));                        \
+        chains_init(&C, L);                                                  \
+        for (; t < t_end; t += (R)) {                                        \
+            VEC v_[R];                                                       \
+            for (int c_ = 0; c_ < (R); c_++) ROW(c_, v_[c_]);                \
+            chains_step(&C);                                                 \
+            if (t * VI_LANES >= skip && (t + (R)) * VI_LANES <= end) {       \
+                T *dst_ = out + (t * VI_LANES - skip);                       \
+                for (int c_ = 0; c_ < (R); c_++) STORE(dst_ + c_ * VI_LANES, v_[c_]); \
+            } else {                                                         \
+                for (int c_ = 0; c_ < (R); c_++)                             \
+                    EMIT_ROW(T, STORE, v_[c_], t + c_, skip, end, out);      \
+            }                                                                \
+        }                                                                    \
+    } while (0)
+
+typedef struct { __m512d h[2]; } vec2d;
+
+#define STORE_SI(p, v) _mm512_storeu_si512((void *)(p), (v))
+#define STORE_PS(p, v) _mm512_storeu_ps((p), (v))
+#define STORE_PD2(p, v) (_mm512_storeu_pd((p), (v).h[0]), _mm512_storeu_pd((p) + 8, (v).h[1]))
+
+static void raw_u32(vi_lanes *L, size_t skip, size_t n, uint32_t *out)
+{
+    size_t end = skip + n, t = skip / VI_LANES, t_end = (end + VI_LANES - 1) / VI_LANES;
+#define RAW_ROW(c, v) ((v) = draw32(&C, (c)))
+    ROW_LOOP(uint32_t, __m512i, STORE_SI, 4, RAW_ROW);
+}
+
+/* base + unit * width with unit = k * 2^-24 exact.  When width * 2^-24 is
+ * itself exact (a normal float), k * (width * 2^-24) is the same real
+ * product, so it rounds to the same float: one multiply instead of two. */
+static void uniform_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p)
+{
+    size_t end = skip + n, t = skip / VI_LANES, t_end = (end + VI_LANES - 1) / VI_LANES;
+    const __m512 base = _mm512_set1_ps(p->base_f), top = _mm512_set1_ps(p->top_f);
+    const float scaled = p->width_f * 0x1p-24f;
+    /* min(top, v) is top only when top < v: the reference's `v > top ? top : v` */
+    if (scaled >= 0x1p-126f) {
+        const __m512 w = _mm512_set1_ps(scaled);
+#define UNI_ROW_1(c, v) ((v) = _mm512_min_ps(top, _mm512_add_ps(base, _mm512_mul_ps( \
+        _mm512_cvtepi32_ps(_mm512_srli_epi32(draw32(&C, (c)), 8)), w))))
+        ROW_LOOP(float, __m512, STORE_PS, 4, UNI_ROW_1);
+    } else {
+        const __m512 w = _mm512_set1_ps(p->width_f);
+#define UNI_ROW_2(c, v) ((v) = _mm512_min_ps(top, _mm512_add_ps(base, _mm512_mul_ps( \
+        unit_f32(draw32(&C, (c))), w))))
+        ROW_LOOP(float, __m512, STORE_PS, 4, UNI_ROW_2);
+    }
+}
+
+static void uniform_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p)
+{
+    size_t end = skip + n, t = skip / VI_LANES, t_end = (end + VI_LANES - 1) / VI_LANES;
+    const __m512d base = _mm512_set1_pd(p->base), top = _mm512_set1_pd(p->top);
+    const double scaled = p->width * 0x1p-53;
+    if (scaled >= 0x1p-1022) {
+        const __m512d w = _mm512_set1_pd(scaled);
+#define UNI64_ROW_1(c, v) do { for (int h_ = 0; h_ < 2; h_++)                          \
+        (v).h[h_] = _mm512_min_pd(top, _mm512_add_pd(base, _mm512_mul_pd(             \
+            _mm512_cvtepi64_pd(draw53(&C, 2 * (c), h_)), w))); } while (0)
+        ROW_LOOP(double, vec2d, STORE_PD2, 2, UNI64_ROW_1);
+    } else {
+        const __m512d w = _mm512_set1_pd(p->width);
+#define UNI64_ROW_2(c, v) do { for (int h_ = 0; h_ < 2; h_++)                          \
+        (v).h[h_] = _mm512_min_pd(top, _mm512_add_pd(base, _mm512_mul_pd(             \
+            unit_f64(draw53(&C, 2 * (c), h_)), w))); } while (0)
+        ROW_LOOP(double, vec2d, STORE_PD2, 2, UNI64_ROW_2);
+    }
+}
+
+/* ---- Marsaglia polar with rejection -------------------------------------- */
+
+/* vi_log_f32, lane-wise, same operations in the same order. */
+VI_INLINE __m512 log_f32(__m512 s)
+{
+    __m512i bits = _mm512_castps_si512(s);
+    __m512i e = _mm512_sub_epi32(_mm512_srli_epi32(bits, 23), _mm512_set1_epi32(127));
+    __m512 m = _mm512_castsi512_ps(_mm512_or_si512(
+        _mm512_and_si512(bits, _mm512_set1_epi32(0x007FFFFF)), _mm512_set1_epi32(0x3F800000)));
+    __mmask16 big = _mm512_cmp_ps_mask(m, _mm512_set1_ps(1.41421356f), _CMP_GT_OQ);
+    m = _mm512_mask_mul_ps(m, big, m, _mm512_set1_ps(0.5f));
+    e = _mm512_mask_add_epi32(e, big, e, _mm512_set1_epi32(1));
+    const __m512 one = _mm512_set1_ps(1.0f);
+    __m512 t = _mm512_div_ps(_mm512_sub_ps(m, one), _mm512_add_ps(m, one));
+    __m512 t2 = _mm512_mul_ps(t, t);
+    __m512 q = _mm512_set1_ps(vi_log_series_f32[0]);
+    for (int k = 1; k < 5; k++)
+        q = _mm512_add_ps(_mm512_mul_ps(q, t2), _mm512_set1_ps(vi_log_series_f32[k]));
+    __m512 ef = _mm512_cvtepi32_ps(e);
+    __m512 r = _mm512_add_ps(_mm512_mul_ps(ef, _mm512_set1_ps(VI_LN2_LO_F32)),
+                             _mm512_mul_ps(_mm512_add_ps(t, t), q));
+    return _mm512_add_ps(r, _mm512_mul_ps(ef, _mm512_set1_ps(VI_LN2_HI_F32)));
+}
+
+VI_INLINE __m512d log_f64(__m512d s)
+{
+    __m512i bits = _mm512_castpd_si512(s);
+    __m512i e = _mm512_sub_epi64(_mm512_srli_epi64(bits, 52), _mm512_set1_epi64(1023));
+    __m512d m = _mm512_castsi512_pd(_mm512_or_si512(
+        _mm512_and_si512(bits, _mm512_set1_epi64(0x000FFFFFFFFFFFFFLL)),
+        _mm512_set1_epi64(0x3FF0000000000000LL)));
+    __mmask8 big = _mm512_cmp_pd_mask(m, _mm512_set1_pd(1.4142135623730951), _CMP_GT_OQ);
+    m = _mm512_mask_mul_pd(m, big, m, _mm512_set1_pd(0.5));
+    e = _mm512_mask_add_epi64(e, big, e, _mm512_set1_epi64(1));
+    const __m512d one = _mm512_set1_pd(1.0);
+    __m512d t = _mm512_div_pd(_mm512_sub_pd(m, one), _mm512_add_pd(m, one));
+    __m512d t2 = _mm512_mul_pd(t, t);
+    __m512d q = _mm512_set1_pd(vi_log_series_f64[0]);
+    for (int k = 1; k < 12; k++)
+        q = _mm512_add_pd(_mm512_mul_pd(q, t2), _mm512_set1_pd(vi_log_series_f64[k]));
+    __m512d ef = _mm512_cvtepi64_pd(e);
+    __m512d r = _mm512_add_pd(_mm512_mul_pd(ef, _mm512_set1_pd(VI_LN2_LO_F64)),
+                              _mm512_mul_pd(_mm512_add_pd(t, t), q));
+    return _mm512_add_pd(r, _mm512_mul_pd(ef, _mm512_set1_pd(VI_LN2_HI_F64)));
+}
+
+/* Outputs of one row are the accepted x in lane order, then the accepted y.
+ * Compression happens in registers (the memory form of vcompress is
+ * microcoded on Zen 4, about 4x slower), followed by full-width stores that
+ * spill garbage past the accepted values.  That garbage is overwritten by
+ * the next outputs, so full-width stores are used only while a whole row's
+ * worst case (2 x 16 values) still fits below `end`; rows before `skip` or
+ * near the end go through a buffer.  Merge-masking the compress into its
+ * own source avoids Zen 4's false dependency on a zeroed destination. */
+VI_INLINE void emit_polar_f32(__m512 x, __mmask16 mx, __m512 y, __mmask16 my,
+                              size_t *pos, size_t skip, size_t end, float *out)
+{
+    int nx = popcount32(mx), ny = popcount32(my);
+    __m512 cx = _mm512_mask_compress_ps(x, mx, x), cy = _mm512_mask_compress_ps(y, my, y);
+    if (*pos >= skip && *pos + 2 * VI_LANES <= end) {
+        _mm512_storeu_ps(out + (*pos - skip), cx);
+        _mm512_storeu_ps(out + (*pos - skip) + nx, cy);
+        *pos += (size_t)(nx + ny);
+        return;
+    }
+    float tmp[2 * VI_LANES];
+    _mm512_storeu_ps(tmp, cx);
+    _mm512_storeu_ps(tmp + nx, cy);
+    for (int k = 0; k < nx + ny && *pos < end; k++, (*pos)++)
+        if (*pos >= skip) out[*pos - skip] = tmp[k];
+}
+
+static void normal_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p)
+{
+    const __m512 mean = _mm512_set1_ps(p->mean_f), stddev = _mm512_set1_ps(p->stddev_f);
+    const __m512 lo = _mm512_set1_ps(p->lo_f), hi = _mm512_set1_ps(p->hi_f);
+    const __m512 one = _mm512_set1_ps(1.0f), minus2 = _mm512_set1_ps(-2.0f);
+    size_t pos = 0, end = skip + n;
+    chains C;
+    chains_init(&C, L);
+    for (;;) {
+        for (int c = 0; c < 4; c += 2) {        /* two rows: draws (u, v) = chains (c, c+1) */
+            __m512 u = signed_f32(draw32(&C, c)), v = signed_f32(draw32(&C, c + 1));
+            __m512 s = _mm512_add_ps(_mm512_mul_ps(u, u), _mm512_mul_ps(v, v));
+            __mmask16 acc = _mm512_cmp_ps_mask(s, one, _CMP_LT_OQ);
+            __m512 f = _mm512_sqrt_ps(_mm512_div_ps(_mm512_mul_ps(minus2, log_f32(s)), s));
+            __m512 x = _mm512_add_ps(mean, _mm512_mul_ps(stddev, _mm512_mul_ps(u, f)));
+            __m512 y = _mm512_add_ps(mean, _mm512_mul_ps(stddev, _mm512_mul_ps(v, f)));
+            __mmask16 mx = acc & _mm512_cmp_ps_mask(lo, x, _CMP_LE_OQ) & _mm512_cmp_ps_mask(x, hi, _CMP_LE_OQ);
+            __mmask16 my = acc & _mm512_cmp_ps_mask(lo, y, _CMP_LE_OQ) & _mm512_cmp_ps_mask(y, hi, _CMP_LE_OQ);
+            emit_polar_f32(x, mx, y, my, &pos, skip, end, out);
+            if (pos >= end) return;
+        }
+        chains_step(&C);
+    }
+}
+
+VI_INLINE void emit_polar_f64(const __m512d x[2], const __mmask8 mx[2],
+                              const __m512d y[2], const __mmask8 my[2],
+                              size_t *pos, size_t skip, size_t end, double *out)
+{
+    int n[4] = { popcount32(mx[0]), popcount32(mx[1]), popcount32(my[0]), popcount32(my[1]) };
+    __m512d c[4] = { _mm512_mask_compress_pd(x[0], mx[0], x[0]), _mm512_mask_compress_pd(x[1], mx[1], x[1]),
+                     _mm512_mask_compress_pd(y[0], my[0], y[0]), _mm512_mask_compress_pd(y[1], my[1], y[1]) };
+    if (*pos >= skip && *pos + 2 * VI_LANES <= end) {
+        double *dst = out + (*pos - skip);
+        for (int k = 0; k < 4; k++) { _mm512_storeu_pd(dst, c[k]); dst += n[k]; }
+        *pos += (size_t)(n[0] + n[1] + n[2] + n[3]);
+        return;
+    }
+    double tmp[2 * VI_LANES + 8];
+    int len = 0;
+    for (int k = 0; k < 4; k++) { _mm512_storeu_pd(tmp + len, c[k]); len += n[k]; }
+    for (int k = 0; k < len && *pos < end; k++, (*pos)++)
+        if (*pos >= skip) out[*pos - skip] = tmp[k];
+}
+
+static void normal_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p)
+{
+    const __m512d mean = _mm512_set1_pd(p->mean), stddev = _mm512_set1_pd(p->stddev);
+    const __m512d lo = _mm512_set1_pd(p->lo), hi = _mm512_set1_pd(p->hi);
+    const __m512d one = _mm512_set1_pd(1.0), minus2 = _mm512_set1_pd(-2.0);
+    size_t pos = 0, end = skip + n;
+    chains C;
+    chains_init(&C, L);
+    for (;;) {                                  /* one row: u = chains 0,1; v = chains 2,3 */
+        __m512d x[2], y[2];
+        __mmask8 mx[2], my[2];
+        for (int h = 0; h < 2; h++) {
+            __m512d u = signed_f64(draw53(&C, 0, h)), v = signed_f64(draw53(&C, 2, h));
+            __m512d s = _mm512_add_pd(_mm512_mul_pd(u, u), _mm512_mul_pd(v, v));
+            __mmask8 acc = _mm512_cmp_pd_mask(s, one, _CMP_LT_OQ);
+            __m512d f = _mm512_sqrt_pd(_mm512_div_pd(_mm512_mul_pd(minus2, log_f64(s)), s));
+            x[h] = _mm512_add_pd(mean, _mm512_mul_pd(stddev, _mm512_mul_pd(u, f)));
+            y[h] = _mm512_add_pd(mean, _mm512_mul_pd(stddev, _mm512_mul_pd(v, f)));
+            mx[h] = acc & _mm512_cmp_pd_mask(lo, x[h], _CMP_LE_OQ) & _mm512_cmp_pd_mask(x[h], hi, _CMP_LE_OQ);
+            my[h] = acc & _mm512_cmp_pd_mask(lo, y[h], _CMP_LE_OQ) & _mm512_cmp_pd_mask(y[h], hi, _CMP_LE_OQ);
+        }
+        emit_polar_f64(x, mx, y, my, &pos, skip, end, out);
+        if (pos >= end) return;
+        chains_step(&C);
+    }
+}
+
+/* ---- float16 / bfloat16 ---------------------------------------------------- */
+
+/* Clamp 32 half-width patterns to [clamp_lo, clamp_hi] in value order: the
+ * key of a sign-magnitude pattern is +-magnitude (vi_scalar.c half_key). */
+VI_INLINE __m512i clamp_halves(__m512i h, __m512i klo, __m512i khi, __m512i blo, __m512i bhi)
+{
+    __m512i neg = _mm512_srai_epi16(h, 15);
+    __m512i key = _mm512_sub_epi16(_mm512_xor_si512(_mm512_and_si512(h, _mm512_set1_epi16(0x7FFF)), neg), neg);
+    h = _mm512_mask_blend_epi16(_mm512_cmplt_epi16_mask(key, klo), h, blo);
+    return _mm512_mask_blend_epi16(_mm512_cmpgt_epi16_mask(key, khi), h, bhi);
+}
+
+VI_INLINE int16_t half_key(uint16_t h)
+{
+    return (int16_t)((h & 0x8000u) ? -(int32_t)(h & 0x7FFFu) : (int32_t)h);
+}
+
+/* bfloat16 round to nearest even on the integer pattern (vi_f32_to_bf16);
+ * vcvtne2ps2bf16 would need AVX512_BF16 and flushes subnormals. */
+VI_INLINE __m256i to_bf16(__m512 x)
+{
+    __m512i u = _mm512_castps_si512(x);
+    __m512i odd = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+    u = _mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7FFF)), odd);
+    return _mm512_cvtepi32_epi16(_mm512_srli_epi32(u, 16));
+}
+
+/* float16: vcvtps2ph with round-to-nearest-even is exactly vi_f32_to_f16
+ * (it ignores MXCSR's FTZ/DAZ, produces subnormals and overflows to inf). */
+VI_INLINE __m256i to_f16(__m512 x)
+{
+    return _mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+
+#define NARROW_KERNEL(NAME, CONVERT)                                         \
+static void NAME(const float *in, size_t n, uint16_t *out, const vi_params *p) \
+{                                                                            \
+    const __m512i klo = _mm512_set1_epi16(half_key(p->clamp_lo));           \
+    const __m512i khi = _mm512_set1_epi16(half_key(p->clamp_hi));           \
+    const __m512i blo = _mm512_set1_epi16((short)p->clamp_lo);              \
+    const __m512i bhi = _mm512_set1_epi16((short)p->clamp_hi);              \
+    for (size_t i = 0; i < n; i += 32) {                                     \
+        size_t left = n - i;                                                 \
+        __mmask16 m0 = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u); \
+        __mmask16 m1 = left >= 32 ? (__mmask16)0xFFFF                        \
+                     : left <= 16 ? (__mmask16)0 : (__mmask16)((1u << (left - 16)) - 1u); \
+        __m256i a = CONVERT(_mm512_maskz_loadu_ps(m0, in + i));              \
+        __m256i b = CONVERT(_mm512_maskz_loadu_ps(m1, in + i + 16));         \
+        __m512i h = _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);     \
+        h = clamp_halves(h, klo, khi, blo, bhi);                             \
+        __mmask32 m = (__mmask32)m0 | ((__mmask32)m1 << 16);                 \
+        _mm512_mask_storeu_epi16((void *)(out + i), m, h);                   \
+    }                                                                        \
+}
+
+NARROW_KERNEL(narrow_f16, to_f16)
+NARROW_KERNEL(narrow_bf16, to_bf16)
+
+const vi_kernel_table vi_kernels_avx512 = {
+    "avx512", raw_u32, uniform_f32, uniform_f64, normal_f32, normal_f64,
+    narrow_f16, narrow_bf16,
+};
+
+#else
+typedef int vi_avx512_not_built;   /* ISO C: no empty translation unit */
+#endif /* x86-64 */
