@@ -236,51 +236,66 @@ static void uniform_f64(vi_lanes *L, size_t skip, size_t n, double *out, const v
 
 /* ---- Marsaglia polar with rejection -------------------------------------- */
 
-/* vi_log_f32, lane-wise, same operations in the same order. */
-VI_INLINE __m256 log_f32(__m256 s)
+/* vi_log_f32 and vi_log_f64, lane-wise, same operations in the same order,
+ * on NV independent vectors in lockstep: a polar row is one long dependency
+ * chain (divide, divide, square root), and interleaving vectors step by
+ * step is what lets the out-of-order core overlap them. */
+#define NV 4
+VI_INLINE void log_f32(__m256 r[NV], const __m256 s[NV])
 {
-    __m256i bits = _mm256_castps_si256(s);
-    __m256i e = _mm256_sub_epi32(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(127));
-    __m256 m = _mm256_castsi256_ps(_mm256_or_si256(
-        _mm256_and_si256(bits, _mm256_set1_epi32(0x007FFFFF)), _mm256_set1_epi32(0x3F800000)));
-    __m256 big = _mm256_cmp_ps(m, _mm256_set1_ps(1.41421356f), _CMP_GT_OQ);
-    m = _mm256_blendv_ps(m, _mm256_mul_ps(m, _mm256_set1_ps(0.5f)), big);
-    e = _mm256_sub_epi32(e, _mm256_castps_si256(big));          /* all-ones = -1 */
+    __m256i e[NV];
+    __m256 m[NV], t[NV], t2[NV], q[NV];
     const __m256 one = _mm256_set1_ps(1.0f);
-    __m256 t = _mm256_div_ps(_mm256_sub_ps(m, one), _mm256_add_ps(m, one));
-    __m256 t2 = _mm256_mul_ps(t, t);
-    __m256 q = _mm256_set1_ps(vi_log_series_f32[0]);
+    for (int i = 0; i < NV; i++) {
+        __m256i bits = _mm256_castps_si256(s[i]);
+        e[i] = _mm256_sub_epi32(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(127));
+        m[i] = _mm256_castsi256_ps(_mm256_or_si256(
+            _mm256_and_si256(bits, _mm256_set1_epi32(0x007FFFFF)), _mm256_set1_epi32(0x3F800000)));
+        __m256 big = _mm256_cmp_ps(m[i], _mm256_set1_ps(1.41421356f), _CMP_GT_OQ);
+        m[i] = _mm256_blendv_ps(m[i], _mm256_mul_ps(m[i], _mm256_set1_ps(0.5f)), big);
+        e[i] = _mm256_sub_epi32(e[i], _mm256_castps_si256(big));      /* all-ones = -1 */
+    }
+    for (int i = 0; i < NV; i++) t[i] = _mm256_div_ps(_mm256_sub_ps(m[i], one), _mm256_add_ps(m[i], one));
+    for (int i = 0; i < NV; i++) { t2[i] = _mm256_mul_ps(t[i], t[i]); q[i] = _mm256_set1_ps(vi_log_series_f32[0]); }
     for (int k = 1; k < 5; k++)
-        q = _mm256_add_ps(_mm256_mul_ps(q, t2), _mm256_set1_ps(vi_log_series_f32[k]));
-    __m256 ef = _mm256_cvtepi32_ps(e);
-    __m256 r = _mm256_add_ps(_mm256_mul_ps(ef, _mm256_set1_ps(VI_LN2_LO_F32)),
-                             _mm256_mul_ps(_mm256_add_ps(t, t), q));
-    return _mm256_add_ps(r, _mm256_mul_ps(ef, _mm256_set1_ps(VI_LN2_HI_F32)));
+        for (int i = 0; i < NV; i++)
+            q[i] = _mm256_add_ps(_mm256_mul_ps(q[i], t2[i]), _mm256_set1_ps(vi_log_series_f32[k]));
+    for (int i = 0; i < NV; i++) {
+        __m256 ef = _mm256_cvtepi32_ps(e[i]);
+        __m256 a = _mm256_add_ps(_mm256_mul_ps(ef, _mm256_set1_ps(VI_LN2_LO_F32)),
+                                 _mm256_mul_ps(_mm256_add_ps(t[i], t[i]), q[i]));
+        r[i] = _mm256_add_ps(a, _mm256_mul_ps(ef, _mm256_set1_ps(VI_LN2_HI_F32)));
+    }
 }
 
-/* vi_log_f64.  The exponent is at most 11 bits, so it converts exactly via
- * the 2^52 trick on its 64-bit lane (e + 2^52 + 2^51, then subtract). */
-VI_INLINE __m256d log_f64(__m256d s)
+/* The exponent has at most 11 bits, so it converts exactly through the
+ * 2^52 + 2^51 trick on its 64-bit lane (add the pattern, subtract). */
+VI_INLINE void log_f64(__m256d r[NV], const __m256d s[NV])
 {
-    __m256i bits = _mm256_castpd_si256(s);
-    __m256i e = _mm256_sub_epi64(_mm256_srli_epi64(bits, 52), _mm256_set1_epi64x(1023));
-    __m256d m = _mm256_castsi256_pd(_mm256_or_si256(
-        _mm256_and_si256(bits, _mm256_set1_epi64x(0x000FFFFFFFFFFFFFLL)),
-        _mm256_set1_epi64x(0x3FF0000000000000LL)));
-    __m256d big = _mm256_cmp_pd(m, _mm256_set1_pd(1.4142135623730951), _CMP_GT_OQ);
-    m = _mm256_blendv_pd(m, _mm256_mul_pd(m, _mm256_set1_pd(0.5)), big);
-    e = _mm256_sub_epi64(e, _mm256_castpd_si256(big));
-    const __m256d one = _mm256_set1_pd(1.0);
-    __m256d t = _mm256_div_pd(_mm256_sub_pd(m, one), _mm256_add_pd(m, one));
-    __m256d t2 = _mm256_mul_pd(t, t);
-    __m256d q = _mm256_set1_pd(vi_log_series_f64[0]);
+    __m256i e[NV];
+    __m256d m[NV], t[NV], t2[NV], q[NV];
+    const __m256d one = _mm256_set1_pd(1.0), magic = _mm256_set1_pd(0x1.8p52);
+    for (int i = 0; i < NV; i++) {
+        __m256i bits = _mm256_castpd_si256(s[i]);
+        e[i] = _mm256_sub_epi64(_mm256_srli_epi64(bits, 52), _mm256_set1_epi64x(1023));
+        m[i] = _mm256_castsi256_pd(_mm256_or_si256(
+            _mm256_and_si256(bits, _mm256_set1_epi64x(0x000FFFFFFFFFFFFFLL)),
+            _mm256_set1_epi64x(0x3FF0000000000000LL)));
+        __m256d big = _mm256_cmp_pd(m[i], _mm256_set1_pd(1.4142135623730951), _CMP_GT_OQ);
+        m[i] = _mm256_blendv_pd(m[i], _mm256_mul_pd(m[i], _mm256_set1_pd(0.5)), big);
+        e[i] = _mm256_sub_epi64(e[i], _mm256_castpd_si256(big));
+    }
+    for (int i = 0; i < NV; i++) t[i] = _mm256_div_pd(_mm256_sub_pd(m[i], one), _mm256_add_pd(m[i], one));
+    for (int i = 0; i < NV; i++) { t2[i] = _mm256_mul_pd(t[i], t[i]); q[i] = _mm256_set1_pd(vi_log_series_f64[0]); }
     for (int k = 1; k < 12; k++)
-        q = _mm256_add_pd(_mm256_mul_pd(q, t2), _mm256_set1_pd(vi_log_series_f64[k]));
-    const __m256d magic = _mm256_set1_pd(0x1.8p52);
-    __m256d ef = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_add_epi64(e, _mm256_castpd_si256(magic))), magic);
-    __m256d r = _mm256_add_pd(_mm256_mul_pd(ef, _mm256_set1_pd(VI_LN2_LO_F64)),
-                              _mm256_mul_pd(_mm256_add_pd(t, t), q));
-    return _mm256_add_pd(r, _mm256_mul_pd(ef, _mm256_set1_pd(VI_LN2_HI_F64)));
+        for (int i = 0; i < NV; i++)
+            q[i] = _mm256_add_pd(_mm256_mul_pd(q[i], t2[i]), _mm256_set1_pd(vi_log_series_f64[k]));
+    for (int i = 0; i < NV; i++) {
+        __m256d ef = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_add_epi64(e[i], _mm256_castpd_si256(magic))), magic);
+        __m256d a = _mm256_add_pd(_mm256_mul_pd(ef, _mm256_set1_pd(VI_LN2_LO_F64)),
+                                  _mm256_mul_pd(_mm256_add_pd(t[i], t[i]), q[i]));
+        r[i] = _mm256_add_pd(a, _mm256_mul_pd(ef, _mm256_set1_pd(VI_LN2_HI_F64)));
+    }
 }
 
 /* Left-packing permutations for vpermps: entry m lists, 3 bits each, the
@@ -377,25 +392,31 @@ static void normal_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_
     chains C;
     chains_init(&C, L);
     for (;;) {
-        for (int c = 0; c < 4; c += 2) {        /* two rows: (u, v) from chains (c, c+1) */
-            __m256 x[2], y[2];
-            int mx[2], my[2];
-            for (int h = 0; h < 2; h++) {
-                __m256 u = signed_f32(draw32(&C, c, h)), v = signed_f32(draw32(&C, c + 1, h));
-                __m256 s = _mm256_add_ps(_mm256_mul_ps(u, u), _mm256_mul_ps(v, v));
-                __m256 acc = _mm256_cmp_ps(s, one, _CMP_LT_OQ);
-                __m256 f = _mm256_sqrt_ps(_mm256_div_ps(_mm256_mul_ps(minus2, log_f32(s)), s));
-                x[h] = _mm256_add_ps(mean, _mm256_mul_ps(stddev, _mm256_mul_ps(u, f)));
-                y[h] = _mm256_add_ps(mean, _mm256_mul_ps(stddev, _mm256_mul_ps(v, f)));
-                mx[h] = _mm256_movemask_ps(_mm256_and_ps(acc, _mm256_and_ps(
-                    _mm256_cmp_ps(lo, x[h], _CMP_LE_OQ), _mm256_cmp_ps(x[h], hi, _CMP_LE_OQ))));
-                my[h] = _mm256_movemask_ps(_mm256_and_ps(acc, _mm256_and_ps(
-                    _mm256_cmp_ps(lo, y[h], _CMP_LE_OQ), _mm256_cmp_ps(y[h], hi, _CMP_LE_OQ))));
-            }
-            EMIT_POLAR(float, 2, compress_store_ps, x, mx, y, my, &pos, skip, end, out);
-            if (pos >= end) return;
+        /* two rows of two vectors (lanes 0-7, 8-15); row j takes (u, v)
+         * from chains (2j, 2j+1); vector i is row i/2, half i%2 */
+        __m256 u[NV], v[NV], s[NV], lg[NV], x[NV], y[NV];
+        int mx[NV], my[NV];
+        for (int i = 0; i < NV; i++) {
+            u[i] = signed_f32(draw32(&C, 2 * (i >> 1), i & 1));
+            v[i] = signed_f32(draw32(&C, 2 * (i >> 1) + 1, i & 1));
         }
         chains_step(&C);
+        for (int i = 0; i < NV; i++) s[i] = _mm256_add_ps(_mm256_mul_ps(u[i], u[i]), _mm256_mul_ps(v[i], v[i]));
+        log_f32(lg, s);
+        for (int i = 0; i < NV; i++) {
+            __m256 acc = _mm256_cmp_ps(s[i], one, _CMP_LT_OQ);
+            __m256 f = _mm256_sqrt_ps(_mm256_div_ps(_mm256_mul_ps(minus2, lg[i]), s[i]));
+            x[i] = _mm256_add_ps(mean, _mm256_mul_ps(stddev, _mm256_mul_ps(u[i], f)));
+            y[i] = _mm256_add_ps(mean, _mm256_mul_ps(stddev, _mm256_mul_ps(v[i], f)));
+            mx[i] = _mm256_movemask_ps(_mm256_and_ps(acc, _mm256_and_ps(
+                _mm256_cmp_ps(lo, x[i], _CMP_LE_OQ), _mm256_cmp_ps(x[i], hi, _CMP_LE_OQ))));
+            my[i] = _mm256_movemask_ps(_mm256_and_ps(acc, _mm256_and_ps(
+                _mm256_cmp_ps(lo, y[i], _CMP_LE_OQ), _mm256_cmp_ps(y[i], hi, _CMP_LE_OQ))));
+        }
+        for (int i = 0; i < NV; i += 2) {
+            EMIT_POLAR(float, 2, compress_store_ps, x + i, mx + i, y + i, my + i, &pos, skip, end, out);
+            if (pos >= end) return;
+        }
     }
 }
 
@@ -408,15 +429,20 @@ static void normal_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi
     chains C;
     chains_init(&C, L);
     for (;;) {                                  /* one row: u = chains 0,1; v = chains 2,3 */
-        __m256d x[4], y[4];
-        int mx[4], my[4];
-        for (int q = 0; q < 4; q++) {
-            __m256d u = signed_f64(draw53(&C, 0, q)), v = signed_f64(draw53(&C, 2, q));
-            __m256d s = _mm256_add_pd(_mm256_mul_pd(u, u), _mm256_mul_pd(v, v));
-            __m256d acc = _mm256_cmp_pd(s, one, _CMP_LT_OQ);
-            __m256d f = _mm256_sqrt_pd(_mm256_div_pd(_mm256_mul_pd(minus2, log_f64(s)), s));
-            x[q] = _mm256_add_pd(mean, _mm256_mul_pd(stddev, _mm256_mul_pd(u, f)));
-            y[q] = _mm256_add_pd(mean, _mm256_mul_pd(stddev, _mm256_mul_pd(v, f)));
+        __m256d u[NV], v[NV], s[NV], lg[NV], x[NV], y[NV];
+        int mx[NV], my[NV];
+        for (int q = 0; q < NV; q++) {
+            u[q] = signed_f64(draw53(&C, 0, q));
+            v[q] = signed_f64(draw53(&C, 2, q));
+        }
+        chains_step(&C);
+        for (int q = 0; q < NV; q++) s[q] = _mm256_add_pd(_mm256_mul_pd(u[q], u[q]), _mm256_mul_pd(v[q], v[q]));
+        log_f64(lg, s);
+        for (int q = 0; q < NV; q++) {
+            __m256d acc = _mm256_cmp_pd(s[q], one, _CMP_LT_OQ);
+            __m256d f = _mm256_sqrt_pd(_mm256_div_pd(_mm256_mul_pd(minus2, lg[q]), s[q]));
+            x[q] = _mm256_add_pd(mean, _mm256_mul_pd(stddev, _mm256_mul_pd(u[q], f)));
+            y[q] = _mm256_add_pd(mean, _mm256_mul_pd(stddev, _mm256_mul_pd(v[q], f)));
             mx[q] = _mm256_movemask_pd(_mm256_and_pd(acc, _mm256_and_pd(
                 _mm256_cmp_pd(lo, x[q], _CMP_LE_OQ), _mm256_cmp_pd(x[q], hi, _CMP_LE_OQ))));
             my[q] = _mm256_movemask_pd(_mm256_and_pd(acc, _mm256_and_pd(
@@ -424,7 +450,6 @@ static void normal_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi
         }
         EMIT_POLAR(double, 4, compress_store_pd, x, mx, y, my, &pos, skip, end, out);
         if (pos >= end) return;
-        chains_step(&C);
     }
 }
 

@@ -213,48 +213,69 @@ static void uniform_f64(vi_lanes *L, size_t skip, size_t n, double *out, const v
 
 /* ---- Marsaglia polar with rejection -------------------------------------- */
 
-/* vi_log_f32, lane-wise, same operations in the same order. */
-VI_INLINE __m512 log_f32(__m512 s)
+/* vi_log_f32, lane-wise, same operations in the same order, on NR
+ * independent vectors in lockstep: a row's polar arithmetic is one long
+ * dependency chain (divide, divide, square root), and interleaving rows
+ * step by step is what lets the out-of-order core overlap them. */
+#define NR 4
+VI_INLINE void log_f32(__m512 r[NR], const __m512 s[NR])
 {
-    __m512i bits = _mm512_castps_si512(s);
-    __m512i e = _mm512_sub_epi32(_mm512_srli_epi32(bits, 23), _mm512_set1_epi32(127));
-    __m512 m = _mm512_castsi512_ps(_mm512_or_si512(
-        _mm512_and_si512(bits, _mm512_set1_epi32(0x007FFFFF)), _mm512_set1_epi32(0x3F800000)));
-    __mmask16 big = _mm512_cmp_ps_mask(m, _mm512_set1_ps(1.41421356f), _CMP_GT_OQ);
-    m = _mm512_mask_mul_ps(m, big, m, _mm512_set1_ps(0.5f));
-    e = _mm512_mask_add_epi32(e, big, e, _mm512_set1_epi32(1));
+    __m512i e[NR];
+    __m512 m[NR], t[NR], t2[NR], q[NR], ef[NR];
     const __m512 one = _mm512_set1_ps(1.0f);
-    __m512 t = _mm512_div_ps(_mm512_sub_ps(m, one), _mm512_add_ps(m, one));
-    __m512 t2 = _mm512_mul_ps(t, t);
-    __m512 q = _mm512_set1_ps(vi_log_series_f32[0]);
+    for (int i = 0; i < NR; i++) {
+        __m512i bits = _mm512_castps_si512(s[i]);
+        e[i] = _mm512_sub_epi32(_mm512_srli_epi32(bits, 23), _mm512_set1_epi32(127));
+        m[i] = _mm512_castsi512_ps(_mm512_or_si512(
+            _mm512_and_si512(bits, _mm512_set1_epi32(0x007FFFFF)), _mm512_set1_epi32(0x3F800000)));
+    }
+    for (int i = 0; i < NR; i++) {
+        __mmask16 big = _mm512_cmp_ps_mask(m[i], _mm512_set1_ps(1.41421356f), _CMP_GT_OQ);
+        m[i] = _mm512_mask_mul_ps(m[i], big, m[i], _mm512_set1_ps(0.5f));
+        e[i] = _mm512_mask_add_epi32(e[i], big, e[i], _mm512_set1_epi32(1));
+    }
+    for (int i = 0; i < NR; i++) t[i] = _mm512_div_ps(_mm512_sub_ps(m[i], one), _mm512_add_ps(m[i], one));
+    for (int i = 0; i < NR; i++) { t2[i] = _mm512_mul_ps(t[i], t[i]); q[i] = _mm512_set1_ps(vi_log_series_f32[0]); }
     for (int k = 1; k < 5; k++)
-        q = _mm512_add_ps(_mm512_mul_ps(q, t2), _mm512_set1_ps(vi_log_series_f32[k]));
-    __m512 ef = _mm512_cvtepi32_ps(e);
-    __m512 r = _mm512_add_ps(_mm512_mul_ps(ef, _mm512_set1_ps(VI_LN2_LO_F32)),
-                             _mm512_mul_ps(_mm512_add_ps(t, t), q));
-    return _mm512_add_ps(r, _mm512_mul_ps(ef, _mm512_set1_ps(VI_LN2_HI_F32)));
+        for (int i = 0; i < NR; i++)
+            q[i] = _mm512_add_ps(_mm512_mul_ps(q[i], t2[i]), _mm512_set1_ps(vi_log_series_f32[k]));
+    for (int i = 0; i < NR; i++) {
+        ef[i] = _mm512_cvtepi32_ps(e[i]);
+        __m512 a = _mm512_add_ps(_mm512_mul_ps(ef[i], _mm512_set1_ps(VI_LN2_LO_F32)),
+                                 _mm512_mul_ps(_mm512_add_ps(t[i], t[i]), q[i]));
+        r[i] = _mm512_add_ps(a, _mm512_mul_ps(ef[i], _mm512_set1_ps(VI_LN2_HI_F32)));
+    }
 }
 
-VI_INLINE __m512d log_f64(__m512d s)
+/* vi_log_f64 on NR vectors in lockstep (see log_f32). */
+VI_INLINE void log_f64(__m512d r[NR], const __m512d s[NR])
 {
-    __m512i bits = _mm512_castpd_si512(s);
-    __m512i e = _mm512_sub_epi64(_mm512_srli_epi64(bits, 52), _mm512_set1_epi64(1023));
-    __m512d m = _mm512_castsi512_pd(_mm512_or_si512(
-        _mm512_and_si512(bits, _mm512_set1_epi64(0x000FFFFFFFFFFFFFLL)),
-        _mm512_set1_epi64(0x3FF0000000000000LL)));
-    __mmask8 big = _mm512_cmp_pd_mask(m, _mm512_set1_pd(1.4142135623730951), _CMP_GT_OQ);
-    m = _mm512_mask_mul_pd(m, big, m, _mm512_set1_pd(0.5));
-    e = _mm512_mask_add_epi64(e, big, e, _mm512_set1_epi64(1));
+    __m512i e[NR];
+    __m512d m[NR], t[NR], t2[NR], q[NR];
     const __m512d one = _mm512_set1_pd(1.0);
-    __m512d t = _mm512_div_pd(_mm512_sub_pd(m, one), _mm512_add_pd(m, one));
-    __m512d t2 = _mm512_mul_pd(t, t);
-    __m512d q = _mm512_set1_pd(vi_log_series_f64[0]);
+    for (int i = 0; i < NR; i++) {
+        __m512i bits = _mm512_castpd_si512(s[i]);
+        e[i] = _mm512_sub_epi64(_mm512_srli_epi64(bits, 52), _mm512_set1_epi64(1023));
+        m[i] = _mm512_castsi512_pd(_mm512_or_si512(
+            _mm512_and_si512(bits, _mm512_set1_epi64(0x000FFFFFFFFFFFFFLL)),
+            _mm512_set1_epi64(0x3FF0000000000000LL)));
+    }
+    for (int i = 0; i < NR; i++) {
+        __mmask8 big = _mm512_cmp_pd_mask(m[i], _mm512_set1_pd(1.4142135623730951), _CMP_GT_OQ);
+        m[i] = _mm512_mask_mul_pd(m[i], big, m[i], _mm512_set1_pd(0.5));
+        e[i] = _mm512_mask_add_epi64(e[i], big, e[i], _mm512_set1_epi64(1));
+    }
+    for (int i = 0; i < NR; i++) t[i] = _mm512_div_pd(_mm512_sub_pd(m[i], one), _mm512_add_pd(m[i], one));
+    for (int i = 0; i < NR; i++) { t2[i] = _mm512_mul_pd(t[i], t[i]); q[i] = _mm512_set1_pd(vi_log_series_f64[0]); }
     for (int k = 1; k < 12; k++)
-        q = _mm512_add_pd(_mm512_mul_pd(q, t2), _mm512_set1_pd(vi_log_series_f64[k]));
-    __m512d ef = _mm512_cvtepi64_pd(e);
-    __m512d r = _mm512_add_pd(_mm512_mul_pd(ef, _mm512_set1_pd(VI_LN2_LO_F64)),
-                              _mm512_mul_pd(_mm512_add_pd(t, t), q));
-    return _mm512_add_pd(r, _mm512_mul_pd(ef, _mm512_set1_pd(VI_LN2_HI_F64)));
+        for (int i = 0; i < NR; i++)
+            q[i] = _mm512_add_pd(_mm512_mul_pd(q[i], t2[i]), _mm512_set1_pd(vi_log_series_f64[k]));
+    for (int i = 0; i < NR; i++) {
+        __m512d ef = _mm512_cvtepi64_pd(e[i]);
+        __m512d a = _mm512_add_pd(_mm512_mul_pd(ef, _mm512_set1_pd(VI_LN2_LO_F64)),
+                                  _mm512_mul_pd(_mm512_add_pd(t[i], t[i]), q[i]));
+        r[i] = _mm512_add_pd(a, _mm512_mul_pd(ef, _mm512_set1_pd(VI_LN2_HI_F64)));
+    }
 }
 
 /* Outputs of one row are the accepted x in lane order, then the accepted y.
@@ -292,19 +313,29 @@ static void normal_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_
     chains C;
     chains_init(&C, L);
     for (;;) {
-        for (int c = 0; c < 4; c += 2) {        /* two rows: draws (u, v) = chains (c, c+1) */
-            __m512 u = signed_f32(draw32(&C, c)), v = signed_f32(draw32(&C, c + 1));
-            __m512 s = _mm512_add_ps(_mm512_mul_ps(u, u), _mm512_mul_ps(v, v));
-            __mmask16 acc = _mm512_cmp_ps_mask(s, one, _CMP_LT_OQ);
-            __m512 f = _mm512_sqrt_ps(_mm512_div_ps(_mm512_mul_ps(minus2, log_f32(s)), s));
-            __m512 x = _mm512_add_ps(mean, _mm512_mul_ps(stddev, _mm512_mul_ps(u, f)));
-            __m512 y = _mm512_add_ps(mean, _mm512_mul_ps(stddev, _mm512_mul_ps(v, f)));
-            __mmask16 mx = acc & _mm512_cmp_ps_mask(lo, x, _CMP_LE_OQ) & _mm512_cmp_ps_mask(x, hi, _CMP_LE_OQ);
-            __mmask16 my = acc & _mm512_cmp_ps_mask(lo, y, _CMP_LE_OQ) & _mm512_cmp_ps_mask(y, hi, _CMP_LE_OQ);
-            emit_polar_f32(x, mx, y, my, &pos, skip, end, out);
+        /* NR rows; row i takes (u, v) from chains (2(i%2), 2(i%2)+1), stepping
+         * the chains after every second row */
+        __m512 u[NR], v[NR], s[NR], lg[NR], x[NR], y[NR];
+        __mmask16 mx[NR], my[NR];
+        for (int i = 0; i < NR; i++) {
+            u[i] = signed_f32(draw32(&C, 2 * (i & 1)));
+            v[i] = signed_f32(draw32(&C, 2 * (i & 1) + 1));
+            if (i & 1) chains_step(&C);
+        }
+        for (int i = 0; i < NR; i++) s[i] = _mm512_add_ps(_mm512_mul_ps(u[i], u[i]), _mm512_mul_ps(v[i], v[i]));
+        log_f32(lg, s);
+        for (int i = 0; i < NR; i++) {
+            __mmask16 acc = _mm512_cmp_ps_mask(s[i], one, _CMP_LT_OQ);
+            __m512 f = _mm512_sqrt_ps(_mm512_div_ps(_mm512_mul_ps(minus2, lg[i]), s[i]));
+            x[i] = _mm512_add_ps(mean, _mm512_mul_ps(stddev, _mm512_mul_ps(u[i], f)));
+            y[i] = _mm512_add_ps(mean, _mm512_mul_ps(stddev, _mm512_mul_ps(v[i], f)));
+            mx[i] = acc & _mm512_cmp_ps_mask(lo, x[i], _CMP_LE_OQ) & _mm512_cmp_ps_mask(x[i], hi, _CMP_LE_OQ);
+            my[i] = acc & _mm512_cmp_ps_mask(lo, y[i], _CMP_LE_OQ) & _mm512_cmp_ps_mask(y[i], hi, _CMP_LE_OQ);
+        }
+        for (int i = 0; i < NR; i++) {
+            emit_polar_f32(x[i], mx[i], y[i], my[i], &pos, skip, end, out);
             if (pos >= end) return;
         }
-        chains_step(&C);
     }
 }
 
@@ -336,22 +367,30 @@ static void normal_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi
     size_t pos = 0, end = skip + n;
     chains C;
     chains_init(&C, L);
-    for (;;) {                                  /* one row: u = chains 0,1; v = chains 2,3 */
-        __m512d x[2], y[2];
-        __mmask8 mx[2], my[2];
-        for (int h = 0; h < 2; h++) {
-            __m512d u = signed_f64(draw53(&C, 0, h)), v = signed_f64(draw53(&C, 2, h));
-            __m512d s = _mm512_add_pd(_mm512_mul_pd(u, u), _mm512_mul_pd(v, v));
-            __mmask8 acc = _mm512_cmp_pd_mask(s, one, _CMP_LT_OQ);
-            __m512d f = _mm512_sqrt_pd(_mm512_div_pd(_mm512_mul_pd(minus2, log_f64(s)), s));
-            x[h] = _mm512_add_pd(mean, _mm512_mul_pd(stddev, _mm512_mul_pd(u, f)));
-            y[h] = _mm512_add_pd(mean, _mm512_mul_pd(stddev, _mm512_mul_pd(v, f)));
-            mx[h] = acc & _mm512_cmp_pd_mask(lo, x[h], _CMP_LE_OQ) & _mm512_cmp_pd_mask(x[h], hi, _CMP_LE_OQ);
-            my[h] = acc & _mm512_cmp_pd_mask(lo, y[h], _CMP_LE_OQ) & _mm512_cmp_pd_mask(y[h], hi, _CMP_LE_OQ);
+    for (;;) {
+        /* NR/2 rows of two vectors (lanes 0-7, 8-15); a row takes u from
+         * chains 0,1 and v from chains 2,3, then the chains step */
+        __m512d u[NR], v[NR], s[NR], lg[NR], x[NR], y[NR];
+        __mmask8 mx[NR], my[NR];
+        for (int i = 0; i < NR; i++) {
+            u[i] = signed_f64(draw53(&C, 0, i & 1));
+            v[i] = signed_f64(draw53(&C, 2, i & 1));
+            if (i & 1) chains_step(&C);
         }
-        emit_polar_f64(x, mx, y, my, &pos, skip, end, out);
-        if (pos >= end) return;
-        chains_step(&C);
+        for (int i = 0; i < NR; i++) s[i] = _mm512_add_pd(_mm512_mul_pd(u[i], u[i]), _mm512_mul_pd(v[i], v[i]));
+        log_f64(lg, s);
+        for (int i = 0; i < NR; i++) {
+            __mmask8 acc = _mm512_cmp_pd_mask(s[i], one, _CMP_LT_OQ);
+            __m512d f = _mm512_sqrt_pd(_mm512_div_pd(_mm512_mul_pd(minus2, lg[i]), s[i]));
+            x[i] = _mm512_add_pd(mean, _mm512_mul_pd(stddev, _mm512_mul_pd(u[i], f)));
+            y[i] = _mm512_add_pd(mean, _mm512_mul_pd(stddev, _mm512_mul_pd(v[i], f)));
+            mx[i] = acc & _mm512_cmp_pd_mask(lo, x[i], _CMP_LE_OQ) & _mm512_cmp_pd_mask(x[i], hi, _CMP_LE_OQ);
+            my[i] = acc & _mm512_cmp_pd_mask(lo, y[i], _CMP_LE_OQ) & _mm512_cmp_pd_mask(y[i], hi, _CMP_LE_OQ);
+        }
+        for (int i = 0; i < NR; i += 2) {
+            emit_polar_f64(x + i, mx + i, y + i, my + i, &pos, skip, end, out);
+            if (pos >= end) return;
+        }
     }
 }
 
