@@ -4,6 +4,7 @@ Metadata lives in pyproject.toml.  No ISA flag is ever applied to the whole
 extension: the kernels for one instruction set live in their own file and
 get that set's flags alone (ISA_SOURCES), the dispatcher picks at run time.
 """
+import glob
 import os
 import platform
 import sys
@@ -44,6 +45,8 @@ class BuildExt(build_ext):
         ext.extra_compile_args = list(MSVC_FLAGS if msvc else UNIX_FLAGS)
         if os.environ.get("VARINIT_DEBUG"):
             ext.extra_compile_args += [] if msvc else ["-O0", "-g"]
+        # Relink when an ISA file or a header changes, not only a listed source.
+        ext.depends = [*ext.depends, *ISA_SOURCES, *glob.glob(f"{CSRC}/*.h")]
         for source, (unix_flags, msvc_flags) in ISA_SOURCES.items():
             objects = self.compiler.compile(
                 [source],
