@@ -473,9 +473,9 @@ VI_INLINE int16_t half_key(uint16_t h)
 /* float16: vcvtps2ph (F16C) with round-to-nearest-even is vi_f32_to_f16. */
 VI_INLINE __m256i to_f16(const float *in)
 {
-    const int rne = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
-    __m128i a = _mm256_cvtps_ph(_mm256_loadu_ps(in), rne);
-    __m128i b = _mm256_cvtps_ph(_mm256_loadu_ps(in + 8), rne);
+#define RNE (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)   /* an immediate */
+    __m128i a = _mm256_cvtps_ph(_mm256_loadu_ps(in), RNE);
+    __m128i b = _mm256_cvtps_ph(_mm256_loadu_ps(in + 8), RNE);
     return _mm256_inserti128_si256(_mm256_castsi128_si256(a), b, 1);
 }
 

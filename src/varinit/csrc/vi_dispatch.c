@@ -1,4 +1,8 @@
 /* vi_dispatch.c - kernel tables by name, and what the CPU lacks for each. */
+/* vi_sync.h sleeps with nanosleep, a POSIX name hidden by strict -std=c99. */
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#  define _POSIX_C_SOURCE 199309L
+#endif
 #include <string.h>
 #include "vi_cpu.h"
 #include "vi_dispatch.h"
