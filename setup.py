@@ -16,8 +16,15 @@ from setuptools.command.build_ext import build_ext
 
 CSRC = "src/varinit/csrc"
 
-# Portable C: the scalar reference, the block driver, dispatch.
-PORTABLE_SOURCES = [f"{CSRC}/{name}.c" for name in ("vi_scalar", "vi_fill", "vi_dispatch", "vi_cpu")]
+# Portable C: the block driver, dispatch, the CPU probe.
+PORTABLE_SOURCES = [f"{CSRC}/{name}.c" for name in ("vi_fill", "vi_dispatch", "vi_cpu")]
+# The scalar reference, built with flags of its own: its float loops have no
+# control flow across elements, and these two let gcc/clang vectorize them at
+# the baseline ISA (selects as blends, sqrt without an errno call).  Neither
+# changes a value; -ffast-math would, and is never used.
+FILE_SOURCES = {
+    f"{CSRC}/vi_scalar.c": (["-fno-trapping-math", "-fno-math-errno"], []),
+}
 
 # Per-ISA translation units and the flags each needs (gcc/clang, MSVC).
 # x86-64 only: the kernels use 64-bit lanes and the dispatcher's tables are
@@ -30,6 +37,7 @@ ISA_SOURCES = {
 } if X86 else {}
 # Tells vi_dispatch.c that the ISA tables are linked in.
 ISA_MACROS = [("VI_X86_KERNELS", "1")] if ISA_SOURCES else []
+FILE_SOURCES.update(ISA_SOURCES)
 
 # Kernels must be reproducible: no fused multiply-add contraction, no
 # fast-math, so every path performs the same IEEE operations.
@@ -46,8 +54,8 @@ class BuildExt(build_ext):
         if os.environ.get("VARINIT_DEBUG"):
             ext.extra_compile_args += [] if msvc else ["-O0", "-g"]
         # Relink when an ISA file or a header changes, not only a listed source.
-        ext.depends = [*ext.depends, *ISA_SOURCES, *glob.glob(f"{CSRC}/*.h")]
-        for source, (unix_flags, msvc_flags) in ISA_SOURCES.items():
+        ext.depends = [*ext.depends, *FILE_SOURCES, *glob.glob(f"{CSRC}/*.h")]
+        for source, (unix_flags, msvc_flags) in FILE_SOURCES.items():
             objects = self.compiler.compile(
                 [source],
                 output_dir=self.build_temp,
