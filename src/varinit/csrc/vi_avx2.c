@@ -515,7 +515,7 @@ NARROW_KERNEL(narrow_bf16, to_bf16, narrow_bf16)
 
 const vi_kernel_table vi_kernels_avx2 = {
     "avx2", raw_u32, uniform_f32, uniform_f64, normal_f32, normal_f64,
-    narrow_f16, narrow_bf16,
+    narrow_f16, narrow_bf16, vi_block_lanes,
 };
 
 #else

@@ -460,9 +460,44 @@ static void NAME(const float *in, size_t n, uint16_t *out, const vi_params *p) \
 NARROW_KERNEL(narrow_f16, to_f16)
 NARROW_KERNEL(narrow_bf16, to_bf16)
 
+/* ---- block seeding ----------------------------------------------------- */
+
+VI_INLINE __m512i mix64(__m512i z)
+{
+    z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 30)),
+                           _mm512_set1_epi64((long long)UINT64_C(0xBF58476D1CE4E5B9)));
+    z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 27)),
+                           _mm512_set1_epi64((long long)UINT64_C(0x94D049BB133111EB)));
+    return _mm512_xor_si512(z, _mm512_srli_epi64(z, 31));
+}
+
+/* vi_block_lanes, eight lanes per register: it runs once per 4096 values,
+ * about 5% of a uniform fill when done one lane at a time. */
+static void block_lanes(uint64_t seed, uint64_t block, vi_lanes *L)
+{
+    const uint64_t key = vi_splitmix64_at(vi_splitmix64_at(seed, 1u), block + 1u);
+    const __m512i a = _mm512_set1_epi64((long long)VI_PCG32_MULT);
+    const __m512i golden = _mm512_set1_epi64((long long)VI_GOLDEN);
+    for (int h = 0; h < 2; h++) {
+        /* j = 2l + 1 and 2l + 2 for lanes l = 8h .. 8h + 7 */
+        __m512i l = _mm512_add_epi64(_mm512_set1_epi64(8 * h), _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7));
+        __m512i j1 = _mm512_add_epi64(_mm512_slli_epi64(l, 1), _mm512_set1_epi64(1));
+        __m512i j2 = _mm512_add_epi64(j1, _mm512_set1_epi64(1));
+        __m512i k = _mm512_set1_epi64((long long)key);
+        __m512i initstate = mix64(_mm512_add_epi64(k, _mm512_mullo_epi64(j1, golden)));
+        __m512i initseq = mix64(_mm512_add_epi64(k, _mm512_mullo_epi64(j2, golden)));
+        /* pcg32_srandom: state 0, inc 2*initseq+1, step, add, step */
+        __m512i inc = _mm512_or_si512(_mm512_slli_epi64(initseq, 1), _mm512_set1_epi64(1));
+        __m512i state = _mm512_add_epi64(inc, initstate);           /* 0*a + inc, + initstate */
+        state = _mm512_add_epi64(_mm512_mullo_epi64(state, a), inc);
+        _mm512_storeu_si512((void *)(L->state + 8 * h), state);
+        _mm512_storeu_si512((void *)(L->inc + 8 * h), inc);
+    }
+}
+
 const vi_kernel_table vi_kernels_avx512 = {
     "avx512", raw_u32, uniform_f32, uniform_f64, normal_f32, normal_f64,
-    narrow_f16, narrow_bf16,
+    narrow_f16, narrow_bf16, block_lanes,
 };
 
 #else

@@ -25,6 +25,8 @@ typedef void (*vi_f32_kernel)(vi_lanes *L, size_t skip, size_t n, float *out, co
 typedef void (*vi_f64_kernel)(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p);
 /* Round float32 to float16 / bfloat16 (nearest even), then clamp to bounds. */
 typedef void (*vi_narrow_kernel)(const float *in, size_t n, uint16_t *out, const vi_params *p);
+/* Seed block `block`'s lanes exactly as vi_block_lanes (vi_stream.h) does. */
+typedef void (*vi_seed_kernel)(uint64_t seed, uint64_t block, vi_lanes *L);
 
 typedef struct {
     const char *name;                  /* "scalar", "avx2", "avx512" */
@@ -35,6 +37,7 @@ typedef struct {
     vi_f64_kernel normal_f64;
     vi_narrow_kernel narrow_f16;
     vi_narrow_kernel narrow_bf16;
+    vi_seed_kernel block_lanes;        /* once per block: worth a vector version */
 } vi_kernel_table;
 
 extern const vi_kernel_table vi_kernels_scalar;

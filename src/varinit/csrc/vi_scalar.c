@@ -177,5 +177,5 @@ VI_NARROW_KERNEL(narrow_bf16, vi_f32_to_bf16)
 
 const vi_kernel_table vi_kernels_scalar = {
     "scalar", raw_u32, uniform_f32, uniform_f64, normal_f32, normal_f64,
-    narrow_f16, narrow_bf16,
+    narrow_f16, narrow_bf16, vi_block_lanes,
 };
