@@ -88,6 +88,9 @@ def _cases() -> list[tuple[str, int, int, dict]]:
         uniform.append((1.0, 1.0 + (1e-15 if code == C.DTYPE_F64 else 4e-7)))
         if code in (C.DTYPE_F16, C.DTYPE_BF16):
             uniform.append((1.0, 1.01))           # rounding lands on the clamp
+        # Near the format's largest finite values (float16: RNE up to 65504).
+        uniform.append({C.DTYPE_F16: (-65504.0, 65504.0), C.DTYPE_F64: (-1e300, 1e300)}.get(
+            code, (-1e38, 1e38)))
         for lo, hi in uniform:
             cases.append((f"{name}-uniform[{lo},{hi})", C.DIST_UNIFORM, code,
                           _fill.uniform_params(lo, hi, code)))
