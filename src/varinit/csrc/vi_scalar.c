@@ -4,6 +4,7 @@
  * /fp:precise) so no multiply-add is fused.  Vector paths must match these
  * bit for bit (tests/test_isa.py). */
 #include <math.h>   /* sqrt/sqrtf only: IEEE correctly rounded, not transcendental */
+#include <string.h>
 #include "vi_kernels.h"
 
 /* Two phases per chunk of rows.  Phase 1 runs the 16 PCG32 lanes (integer
@@ -135,14 +136,25 @@ static void NAME(vi_lanes *L, size_t skip, size_t n, T *out, const vi_params *p)
             ys[i] = y;                                                       \
         }                                                                    \
         for (size_t t = 0; t < rows && pos < end; t++) {                     \
+            /* branch-free compaction: acceptance is random, branches on it  \
+             * would mispredict several times per row */                     \
             T cand[2 * VI_LANES];                                            \
-            int nc = 0;                                                      \
-            for (int l = 0; l < VI_LANES; l++)                               \
-                if (keep_x[t * VI_LANES + l]) cand[nc++] = xs[t * VI_LANES + l]; \
-            for (int l = 0; l < VI_LANES; l++)                               \
-                if (keep_y[t * VI_LANES + l]) cand[nc++] = ys[t * VI_LANES + l]; \
-            for (int k = 0; k < nc && pos < end; k++, pos++)                 \
-                if (pos >= skip) out[pos - skip] = cand[k];                  \
+            size_t nc = 0;                                                   \
+            for (int l = 0; l < VI_LANES; l++) {                             \
+                cand[nc] = xs[t * VI_LANES + l];                             \
+                nc += keep_x[t * VI_LANES + l];                              \
+            }                                                                \
+            for (int l = 0; l < VI_LANES; l++) {                             \
+                cand[nc] = ys[t * VI_LANES + l];                             \
+                nc += keep_y[t * VI_LANES + l];                              \
+            }                                                                \
+            if (pos >= skip && pos + nc <= end) {                            \
+                memcpy(out + (pos - skip), cand, nc * sizeof(T));            \
+                pos += nc;                                                   \
+            } else {                                                         \
+                for (size_t k = 0; k < nc && pos < end; k++, pos++)          \
+                    if (pos >= skip) out[pos - skip] = cand[k];              \
+            }                                                                \
         }                                                                    \
     }                                                                        \
 }
