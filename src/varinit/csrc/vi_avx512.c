@@ -107,9 +107,10 @@ VI_INLINE __m512d unit_f64(__m512i w53)
     return _mm512_mul_pd(_mm512_cvtepi64_pd(w53), _mm512_set1_pd(0x1p-53));
 }
 
+/* ((r >> 8) << 1) | 1 is (r >> 7) | 1: one shift fewer, the same integer. */
 VI_INLINE __m512 signed_f32(__m512i r)
 {
-    __m512i k = _mm512_or_si512(_mm512_slli_epi32(_mm512_srli_epi32(r, 8), 1), _mm512_set1_epi32(1));
+    __m512i k = _mm512_or_si512(_mm512_srli_epi32(r, 7), _mm512_set1_epi32(1));
     k = _mm512_sub_epi32(k, _mm512_set1_epi32(0x1000000));
     return _mm512_mul_ps(_mm512_cvtepi32_ps(k), _mm512_set1_ps(0x1p-24f));
 }
