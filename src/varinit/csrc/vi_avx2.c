@@ -15,7 +15,7 @@
 #if defined(__x86_64__) || defined(_M_X64)
 
 #include <immintrin.h>
-#include "vi_kernels.h"
+#include "vi_rows.h"
 
 #if defined(_MSC_VER) && !defined(__clang__)
 #  include <intrin.h>
@@ -160,79 +160,61 @@ VI_INLINE __m256d signed_f64(__m256i w53)
 
 /* ---- rows of a block ------------------------------------------------------ */
 
-/* Row t covers block elements [16t, 16t + 16); the call wants [skip, end).
- * Full rows are stored directly, the (at most two) partial ones through a
- * buffer, so nothing is written outside the caller's range. */
-#define EMIT_ROW(T, STORE, vec, t, skip, end, out)                           \
-    do {                                                                     \
-        size_t r0_ = (size_t)(t) * VI_LANES;                                 \
-        if (r0_ >= (skip) && r0_ + VI_LANES <= (end)) {                      \
-            STORE((out) + (r0_ - (skip)), (vec));                            \
-        } else {                                                             \
-            T tmp_[VI_LANES];                                                \
-            STORE(tmp_, (vec));                                              \
-            size_t lo_ = r0_ < (skip) ? (skip) : r0_;                        \
-            size_t hi_ = r0_ + VI_LANES > (end) ? (end) : r0_ + VI_LANES;    \
-            for (size_t i_ = lo_; i_ < hi_; i_++) (out)[i_ - (skip)] = tmp_[i_ - r0_]; \
-        }                                                                    \
-    } while (0)
+typedef struct { __m256i h[2]; } vec2i;
+typedef struct { __m256 h[2]; } vec2f;
+typedef struct { __m256d q[4]; } vec4d;
 
-#define STORE_SI2(p, v) (_mm256_storeu_si256((__m256i *)(p), (v)[0]), \
-                         _mm256_storeu_si256((__m256i *)((p) + 8), (v)[1]))
-#define STORE_PS2(p, v) (_mm256_storeu_ps((p), (v)[0]), _mm256_storeu_ps((p) + 8, (v)[1]))
-#define STORE_PD4(p, v) (_mm256_storeu_pd((p), (v)[0]), _mm256_storeu_pd((p) + 4, (v)[1]), \
-                         _mm256_storeu_pd((p) + 8, (v)[2]), _mm256_storeu_pd((p) + 12, (v)[3]))
+#define STORE_SI2(p, v) (_mm256_storeu_si256((__m256i *)(p), (v).h[0]), \
+                         _mm256_storeu_si256((__m256i *)((p) + 8), (v).h[1]))
+#define STORE_PS2(p, v) (_mm256_storeu_ps((p), (v).h[0]), _mm256_storeu_ps((p) + 8, (v).h[1]))
+#define STORE_PD4(p, v) (_mm256_storeu_pd((p), (v).q[0]), _mm256_storeu_pd((p) + 4, (v).q[1]), \
+                         _mm256_storeu_pd((p) + 8, (v).q[2]), _mm256_storeu_pd((p) + 12, (v).q[3]))
 
 static void raw_u32(vi_lanes *L, size_t skip, size_t n, uint32_t *out)
 {
-    size_t end = skip + n, t = skip / VI_LANES, t_end = (end + VI_LANES - 1) / VI_LANES;
-    chains C;
-    vi_lanes_advance(L, t);
-    chains_init(&C, L);
-    for (; t < t_end; t += 4, chains_step(&C))
-        for (int c = 0; c < 4 && t + c < t_end; c++) {
-            __m256i r[2] = { draw32(&C, c, 0), draw32(&C, c, 1) };
-            EMIT_ROW(uint32_t, STORE_SI2, r, t + c, skip, end, out);
-        }
+#define RAW_ROW(c, v) ((v).h[0] = draw32(&C, (c), 0), (v).h[1] = draw32(&C, (c), 1))
+    VI_ROW_LOOP(uint32_t, vec2i, STORE_SI2, 4, RAW_ROW);
 }
 
+/* min(top, v) is top only when top < v: the reference's `v > top ? top : v`.
+ * When width * 2^-24 is a normal float, k * (width * 2^-24) is the same real
+ * product as (k * 2^-24) * width and rounds to the same float: one multiply. */
 static void uniform_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p)
 {
-    size_t end = skip + n, t = skip / VI_LANES, t_end = (end + VI_LANES - 1) / VI_LANES;
-    const __m256 base = _mm256_set1_ps(p->base_f), width = _mm256_set1_ps(p->width_f);
-    const __m256 top = _mm256_set1_ps(p->top_f);
-    chains C;
-    vi_lanes_advance(L, t);
-    chains_init(&C, L);
-    for (; t < t_end; t += 4, chains_step(&C))
-        for (int c = 0; c < 4 && t + c < t_end; c++) {
-            __m256 v[2];
-            for (int h = 0; h < 2; h++) {
-                v[h] = _mm256_add_ps(base, _mm256_mul_ps(unit_f32(draw32(&C, c, h)), width));
-                /* min(top, v) is top only when top < v: `v > top ? top : v` */
-                v[h] = _mm256_min_ps(top, v[h]);
-            }
-            EMIT_ROW(float, STORE_PS2, v, t + c, skip, end, out);
-        }
+    const __m256 base = _mm256_set1_ps(p->base_f), top = _mm256_set1_ps(p->top_f);
+    const float scaled = p->width_f * 0x1p-24f;
+    if (scaled >= 0x1p-126f) {
+        const __m256 w = _mm256_set1_ps(scaled);
+#define UNI_ROW_1(c, v) do { for (int h_ = 0; h_ < 2; h_++)                            \
+        (v).h[h_] = _mm256_min_ps(top, _mm256_add_ps(base, _mm256_mul_ps(               \
+            _mm256_cvtepi32_ps(_mm256_srli_epi32(draw32(&C, (c), h_), 8)), w))); } while (0)
+        VI_ROW_LOOP(float, vec2f, STORE_PS2, 4, UNI_ROW_1);
+    } else {
+        const __m256 w = _mm256_set1_ps(p->width_f);
+#define UNI_ROW_2(c, v) do { for (int h_ = 0; h_ < 2; h_++)                            \
+        (v).h[h_] = _mm256_min_ps(top, _mm256_add_ps(base, _mm256_mul_ps(               \
+            unit_f32(draw32(&C, (c), h_)), w))); } while (0)
+        VI_ROW_LOOP(float, vec2f, STORE_PS2, 4, UNI_ROW_2);
+    }
 }
 
 static void uniform_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p)
 {
-    size_t end = skip + n, t = skip / VI_LANES, t_end = (end + VI_LANES - 1) / VI_LANES;
-    const __m256d base = _mm256_set1_pd(p->base), width = _mm256_set1_pd(p->width);
-    const __m256d top = _mm256_set1_pd(p->top);
-    chains C;
-    vi_lanes_advance(L, 2u * (uint64_t)t);
-    chains_init(&C, L);
-    for (; t < t_end; t += 2, chains_step(&C))
-        for (int c = 0; c < 2 && t + c < t_end; c++) {
-            __m256d v[4];
-            for (int q = 0; q < 4; q++) {
-                v[q] = _mm256_add_pd(base, _mm256_mul_pd(unit_f64(draw53(&C, 2 * c, q)), width));
-                v[q] = _mm256_min_pd(top, v[q]);
-            }
-            EMIT_ROW(double, STORE_PD4, v, t + c, skip, end, out);
-        }
+    const __m256d base = _mm256_set1_pd(p->base), top = _mm256_set1_pd(p->top);
+    const double scaled = p->width * 0x1p-53;
+    if (scaled >= 0x1p-1022) {
+        const __m256d w = _mm256_set1_pd(scaled);
+#define UNI64_ROW_1(c, v) do { for (int q_ = 0; q_ < 4; q_++)                          \
+        (v).q[q_] = _mm256_min_pd(top, _mm256_add_pd(base, _mm256_mul_pd(               \
+            u53_to_f64(draw53(&C, 2 * (c), q_)), w))); } while (0)
+        VI_ROW_LOOP(double, vec4d, STORE_PD4, 2, UNI64_ROW_1);
+    } else {
+        const __m256d w = _mm256_set1_pd(p->width);
+#define UNI64_ROW_2(c, v) do { for (int q_ = 0; q_ < 4; q_++)                          \
+        (v).q[q_] = _mm256_min_pd(top, _mm256_add_pd(base, _mm256_mul_pd(               \
+            unit_f64(draw53(&C, 2 * (c), q_)), w))); } while (0)
+        VI_ROW_LOOP(double, vec4d, STORE_PD4, 2, UNI64_ROW_2);
+    }
 }
 
 /* ---- Marsaglia polar with rejection -------------------------------------- */
@@ -379,8 +361,7 @@ VI_INLINE int compress_store_pd(double *dst, __m256d v, int mask)
             T tmp_[2 * VI_LANES + 8], *d_ = tmp_;                            \
             for (int k_ = 0; k_ < (NV); k_++) d_ += STORE(d_, (x)[k_], (mx)[k_]); \
             for (int k_ = 0; k_ < (NV); k_++) d_ += STORE(d_, (y)[k_], (my)[k_]); \
-            for (T *s_ = tmp_; s_ < d_ && *(pos) < (end); s_++, (*(pos))++) \
-                if (*(pos) >= (skip)) (out)[*(pos) - (skip)] = *s_;          \
+            VI_EMIT_COMPACTED(tmp_, d_ - tmp_, (pos), (skip), (end), (out)); \
         }                                                                    \
     } while (0)
 

@@ -17,7 +17,7 @@
 #if defined(__x86_64__) || defined(_M_X64)
 
 #include <immintrin.h>
-#include "vi_kernels.h"
+#include "vi_rows.h"
 
 #if defined(_MSC_VER) && !defined(__clang__)
 #  include <intrin.h>
@@ -124,47 +124,6 @@ VI_INLINE __m512d signed_f64(__m512i w53)
 
 /* ---- rows of a block ------------------------------------------------------ */
 
-/* Row t covers block elements [16t, 16t + 16); the call wants [skip, end).
- * Rows wholly inside are stored directly; the (at most two) partial ones
- * go through a small buffer, so nothing is written outside the range. */
-#define EMIT_ROW(T, STORE, vec, t, skip, end, out)                           \
-    do {                                                                     \
-        size_t r0_ = (size_t)(t) * VI_LANES;                                 \
-        if (r0_ >= (skip) && r0_ + VI_LANES <= (end)) {                      \
-            STORE((out) + (r0_ - (skip)), (vec));                            \
-        } else if (r0_ < (end)) {                                            \
-            T tmp_[VI_LANES];                                                \
-            STORE(tmp_, (vec));                                              \
-            size_t lo_ = r0_ < (skip) ? (skip) : r0_;                        \
-            size_t hi_ = r0_ + VI_LANES > (end) ? (end) : r0_ + VI_LANES;    \
-            for (size_t i_ = lo_; i_ < hi_; i_++) (out)[i_ - (skip)] = tmp_[i_ - r0_]; \
-        }                                                                    \
-    } while (0)
-
-/* The row loop of the one-draw-count kernels: R rows per chain step, row c
- * of a step computed by ROW(c, v) into v (a VEC).  Steps whose rows are all
- * inside [skip, end) store without checks; the first and last step go
- * through EMIT_ROW.  The loop over c has a constant trip count so the
- * compiler unrolls it and keeps the chains in registers. */
-#define ROW_LOOP(T, VEC, STORE, R, ROW)                                      \
-    do {                                                                     \
-        chains C;                                                            \
-        vi_lanes_advance(L, (uint64_t)t * (4 / (R)));                        \
-        chains_init(&C, L);                                                  \
-        for (; t < t_end; t += (R)) {                                        \
-            VEC v_[R];                                                       \
-            for (int c_ = 0; c_ < (R); c_++) ROW(c_, v_[c_]);                \
-            chains_step(&C);                                                 \
-            if (t * VI_LANES >= skip && (t + (R)) * VI_LANES <= end) {       \
-                T *dst_ = out + (t * VI_LANES - skip);                       \
-                for (int c_ = 0; c_ < (R); c_++) STORE(dst_ + c_ * VI_LANES, v_[c_]); \
-            } else {                                                         \
-                for (int c_ = 0; c_ < (R); c_++)                             \
-                    EMIT_ROW(T, STORE, v_[c_], t + c_, skip, end, out);      \
-            }                                                                \
-        }                                                                    \
-    } while (0)
-
 typedef struct { __m512d h[2]; } vec2d;
 
 #define STORE_SI(p, v) _mm512_storeu_si512((void *)(p), (v))
@@ -173,9 +132,8 @@ typedef struct { __m512d h[2]; } vec2d;
 
 static void raw_u32(vi_lanes *L, size_t skip, size_t n, uint32_t *out)
 {
-    size_t end = skip + n, t = skip / VI_LANES, t_end = (end + VI_LANES - 1) / VI_LANES;
 #define RAW_ROW(c, v) ((v) = draw32(&C, (c)))
-    ROW_LOOP(uint32_t, __m512i, STORE_SI, 4, RAW_ROW);
+    VI_ROW_LOOP(uint32_t, __m512i, STORE_SI, 4, RAW_ROW);
 }
 
 /* base + unit * width with unit = k * 2^-24 exact.  When width * 2^-24 is
@@ -183,7 +141,6 @@ static void raw_u32(vi_lanes *L, size_t skip, size_t n, uint32_t *out)
  * product, so it rounds to the same float: one multiply instead of two. */
 static void uniform_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p)
 {
-    size_t end = skip + n, t = skip / VI_LANES, t_end = (end + VI_LANES - 1) / VI_LANES;
     const __m512 base = _mm512_set1_ps(p->base_f), top = _mm512_set1_ps(p->top_f);
     const float scaled = p->width_f * 0x1p-24f;
     /* min(top, v) is top only when top < v: the reference's `v > top ? top : v` */
@@ -191,18 +148,17 @@ static void uniform_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi
         const __m512 w = _mm512_set1_ps(scaled);
 #define UNI_ROW_1(c, v) ((v) = _mm512_min_ps(top, _mm512_add_ps(base, _mm512_mul_ps( \
         _mm512_cvtepi32_ps(_mm512_srli_epi32(draw32(&C, (c)), 8)), w))))
-        ROW_LOOP(float, __m512, STORE_PS, 4, UNI_ROW_1);
+        VI_ROW_LOOP(float, __m512, STORE_PS, 4, UNI_ROW_1);
     } else {
         const __m512 w = _mm512_set1_ps(p->width_f);
 #define UNI_ROW_2(c, v) ((v) = _mm512_min_ps(top, _mm512_add_ps(base, _mm512_mul_ps( \
         unit_f32(draw32(&C, (c))), w))))
-        ROW_LOOP(float, __m512, STORE_PS, 4, UNI_ROW_2);
+        VI_ROW_LOOP(float, __m512, STORE_PS, 4, UNI_ROW_2);
     }
 }
 
 static void uniform_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p)
 {
-    size_t end = skip + n, t = skip / VI_LANES, t_end = (end + VI_LANES - 1) / VI_LANES;
     const __m512d base = _mm512_set1_pd(p->base), top = _mm512_set1_pd(p->top);
     const double scaled = p->width * 0x1p-53;
     if (scaled >= 0x1p-1022) {
@@ -210,13 +166,13 @@ static void uniform_f64(vi_lanes *L, size_t skip, size_t n, double *out, const v
 #define UNI64_ROW_1(c, v) do { for (int h_ = 0; h_ < 2; h_++)                          \
         (v).h[h_] = _mm512_min_pd(top, _mm512_add_pd(base, _mm512_mul_pd(             \
             _mm512_cvtepi64_pd(draw53(&C, 2 * (c), h_)), w))); } while (0)
-        ROW_LOOP(double, vec2d, STORE_PD2, 2, UNI64_ROW_1);
+        VI_ROW_LOOP(double, vec2d, STORE_PD2, 2, UNI64_ROW_1);
     } else {
         const __m512d w = _mm512_set1_pd(p->width);
 #define UNI64_ROW_2(c, v) do { for (int h_ = 0; h_ < 2; h_++)                          \
         (v).h[h_] = _mm512_min_pd(top, _mm512_add_pd(base, _mm512_mul_pd(             \
             unit_f64(draw53(&C, 2 * (c), h_)), w))); } while (0)
-        ROW_LOOP(double, vec2d, STORE_PD2, 2, UNI64_ROW_2);
+        VI_ROW_LOOP(double, vec2d, STORE_PD2, 2, UNI64_ROW_2);
     }
 }
 
@@ -309,8 +265,7 @@ VI_INLINE void emit_polar_f32(__m512 x, __mmask16 mx, __m512 y, __mmask16 my,
     float tmp[2 * VI_LANES];
     _mm512_storeu_ps(tmp, cx);
     _mm512_storeu_ps(tmp + nx, cy);
-    for (int k = 0; k < nx + ny && *pos < end; k++, (*pos)++)
-        if (*pos >= skip) out[*pos - skip] = tmp[k];
+    VI_EMIT_COMPACTED(tmp, nx + ny, pos, skip, end, out);
 }
 
 static void normal_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p)
@@ -364,8 +319,7 @@ VI_INLINE void emit_polar_f64(const __m512d x[2], const __mmask8 mx[2],
     double tmp[2 * VI_LANES + 8];
     int len = 0;
     for (int k = 0; k < 4; k++) { _mm512_storeu_pd(tmp + len, c[k]); len += n[k]; }
-    for (int k = 0; k < len && *pos < end; k++, (*pos)++)
-        if (*pos >= skip) out[*pos - skip] = tmp[k];
+    VI_EMIT_COMPACTED(tmp, len, pos, skip, end, out);
 }
 
 static void normal_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p)
