@@ -1,8 +1,9 @@
 /* vi_scalar.c - the scalar reference kernels: they DEFINE the stream's bits.
  *
  * Portable C99, compiled without ISA flags and with -ffp-contract=off (MSVC
- * /fp:precise) so no multiply-add is fused.  Vector paths must match these
- * bit for bit (tests/test_isa.py). */
+ * /fp:precise) so no multiply-add is fused, plus -fno-trapping-math
+ * -fno-math-errno (below).  Vector paths must match these bit for bit
+ * (tests/test_isa.py). */
 #include <math.h>   /* sqrt/sqrtf only: IEEE correctly rounded, not transcendental */
 #include <string.h>
 #include "vi_kernels.h"
@@ -41,7 +42,7 @@ static void draw_rows(vi_lanes *L, size_t rows, int draws, uint32_t r[][VI_CHUNK
         for (size_t i_ = lo_; i_ < hi_; i_++) (out)[i_ - (skip)] = (vals)[i_ - r0_]; \
     } while (0)
 
-/* The row loop of the one-value-per-draw-row kernels: rows [t, t_end),
+/* The row loop of the kernels with one value per lane and row: rows [t, t_end),
  * DRAWS draws per lane and row, TRANSFORM(dst, count) writes the values of
  * the chunk's r[][] to dst.  Chunks wholly inside [skip, end) are written
  * in place, the partial first and last through a buffer. */
