@@ -332,7 +332,7 @@ VI_INLINE __m256i unpack_perm(uint32_t packed)
 
 /* Store the selected lanes of v packed at dst; returns how many.  A full
  * 8-wide store: the junk past the selected lanes is overwritten by the
- * next outputs (see emit_polar). */
+ * next outputs (see EMIT_POLAR). */
 VI_INLINE int compress_store_ps(float *dst, __m256 v, int mask)
 {
     _mm256_storeu_ps(dst, _mm256_permutevar8x32_ps(v, unpack_perm(compress8[mask])));
@@ -350,17 +350,17 @@ VI_INLINE int compress_store_pd(double *dst, __m256d v, int mask)
  * go straight to `out` only while the row's worst case (32 values) fits
  * below `end` and the row starts at or after `skip`; otherwise through a
  * buffer, copying exactly the wanted outputs. */
-#define EMIT_POLAR(T, NV, STORE, x, mx, y, my, pos, skip, end, out)          \
+#define EMIT_POLAR(T, NVEC, STORE, x, mx, y, my, pos, skip, end, out)          \
     do {                                                                     \
         if (*(pos) >= (skip) && *(pos) + 2 * VI_LANES <= (end)) {            \
             T *d_ = (out) + (*(pos) - (skip));                               \
-            for (int k_ = 0; k_ < (NV); k_++) d_ += STORE(d_, (x)[k_], (mx)[k_]); \
-            for (int k_ = 0; k_ < (NV); k_++) d_ += STORE(d_, (y)[k_], (my)[k_]); \
+            for (int k_ = 0; k_ < (NVEC); k_++) d_ += STORE(d_, (x)[k_], (mx)[k_]); \
+            for (int k_ = 0; k_ < (NVEC); k_++) d_ += STORE(d_, (y)[k_], (my)[k_]); \
             *(pos) = (skip) + (size_t)(d_ - (out));                          \
         } else {                                                             \
             T tmp_[2 * VI_LANES + 8], *d_ = tmp_;                            \
-            for (int k_ = 0; k_ < (NV); k_++) d_ += STORE(d_, (x)[k_], (mx)[k_]); \
-            for (int k_ = 0; k_ < (NV); k_++) d_ += STORE(d_, (y)[k_], (my)[k_]); \
+            for (int k_ = 0; k_ < (NVEC); k_++) d_ += STORE(d_, (x)[k_], (mx)[k_]); \
+            for (int k_ = 0; k_ < (NVEC); k_++) d_ += STORE(d_, (y)[k_], (my)[k_]); \
             VI_EMIT_COMPACTED(tmp_, d_ - tmp_, (pos), (skip), (end), (out)); \
         }                                                                    \
     } while (0)
