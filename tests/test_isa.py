@@ -32,7 +32,7 @@ DTYPE_NAMES = {C.DTYPE_U32: "u32", C.DTYPE_F32: "f32", C.DTYPE_F64: "f64",
 
 BIG = (1 << 22) + 4097               # >= 2^22 elements, odd, not a whole block or row
 BIG_OFFSET = 3 * 4096 + 777          # odd, in the middle of a block and of a row
-# Hand-made windows keep 0.6-4% of the candidates: fewer elements, as many rows.
+# Hand-made windows keep 2-4% of the values: fewer elements, as many rows.
 BIG_RARE = (1 << 17) + 4097
 
 
