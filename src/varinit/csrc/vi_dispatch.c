@@ -23,7 +23,8 @@ typedef struct {
 
 /* Slowest first; the best path is the last one the machine runs.  The
  * AVX2 path is x86-64-v3's vector subset; the AVX-512 path adds
- * x86-64-v4's F/DQ/BW/VL (its 256-bit helpers are VEX AVX2 code). */
+ * x86-64-v4's F/DQ/BW/VL, and its file is also built with the AVX2 flags,
+ * so the compiler may use those instructions there too. */
 static const vi_path paths[] = {
     { "scalar", &vi_kernels_scalar, 0u },
 #if defined(VI_HAVE_X86_TABLES)
