@@ -391,6 +391,7 @@ VI_INLINE __m256i to_f16(__m512 x)
     return _mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
 
+/* 32 values per step: plain loads and stores, masked ones for the tail. */
 #define NARROW_KERNEL(NAME, CONVERT)                                         \
 static void NAME(const float *in, size_t n, uint16_t *out, const vi_params *p) \
 {                                                                            \
@@ -398,17 +399,22 @@ static void NAME(const float *in, size_t n, uint16_t *out, const vi_params *p) \
     const __m512i khi = _mm512_set1_epi16(half_key(p->clamp_hi));           \
     const __m512i blo = _mm512_set1_epi16((short)p->clamp_lo);              \
     const __m512i bhi = _mm512_set1_epi16((short)p->clamp_hi);              \
-    for (size_t i = 0; i < n; i += 32) {                                     \
+    size_t i = 0;                                                            \
+    for (; i + 32 <= n; i += 32) {                                           \
+        __m256i a = CONVERT(_mm512_loadu_ps(in + i));                        \
+        __m256i b = CONVERT(_mm512_loadu_ps(in + i + 16));                   \
+        __m512i h = _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);     \
+        _mm512_storeu_si512((void *)(out + i), clamp_halves(h, klo, khi, blo, bhi)); \
+    }                                                                        \
+    if (i < n) {                                                             \
         size_t left = n - i;                                                 \
         __mmask16 m0 = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u); \
-        __mmask16 m1 = left >= 32 ? (__mmask16)0xFFFF                        \
-                     : left <= 16 ? (__mmask16)0 : (__mmask16)((1u << (left - 16)) - 1u); \
+        __mmask16 m1 = left <= 16 ? (__mmask16)0 : (__mmask16)((1u << (left - 16)) - 1u); \
         __m256i a = CONVERT(_mm512_maskz_loadu_ps(m0, in + i));              \
         __m256i b = CONVERT(_mm512_maskz_loadu_ps(m1, in + i + 16));         \
         __m512i h = _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);     \
-        h = clamp_halves(h, klo, khi, blo, bhi);                             \
         __mmask32 m = (__mmask32)m0 | ((__mmask32)m1 << 16);                 \
-        _mm512_mask_storeu_epi16((void *)(out + i), m, h);                   \
+        _mm512_mask_storeu_epi16((void *)(out + i), m, clamp_halves(h, klo, khi, blo, bhi)); \
     }                                                                        \
 }
 
