@@ -4,8 +4,10 @@ Metadata lives in pyproject.toml.  No ISA flag is ever applied to the whole
 extension: the kernels for one instruction set live in their own file and
 get that set's flags alone (ISA_SOURCES), the dispatcher picks at run time.
 """
+import glob
 import os
 import platform
+import sys
 
 import numpy
 from Cython.Build import cythonize
@@ -14,12 +16,28 @@ from setuptools.command.build_ext import build_ext
 
 CSRC = "src/varinit/csrc"
 
-# Portable C: the scalar reference, the block driver, dispatch.
-PORTABLE_SOURCES = [f"{CSRC}/{name}.c" for name in ("vi_scalar", "vi_fill", "vi_dispatch")]
+# Portable C: the block driver, dispatch, the CPU probe.
+PORTABLE_SOURCES = [f"{CSRC}/{name}.c" for name in ("vi_fill", "vi_dispatch", "vi_cpu")]
+# The scalar reference, built with flags of its own: its float loops have no
+# control flow across elements, and these two let gcc/clang vectorize them at
+# the baseline ISA (selects as blends, sqrt without an errno call).  Neither
+# changes a value; -ffast-math would, and is never used.
+FILE_SOURCES = {
+    f"{CSRC}/vi_scalar.c": (["-fno-trapping-math", "-fno-math-errno"], []),
+}
 
 # Per-ISA translation units and the flags each needs (gcc/clang, MSVC).
-X86 = platform.machine().lower() in ("x86_64", "amd64", "x86-64", "i686", "x86")
-ISA_SOURCES = {}
+# x86-64 only: the kernels use 64-bit lanes and the dispatcher's tables are
+# declared for x86-64 targets alone (32-bit x86 builds get the scalar path).
+X86 = platform.machine().lower() in ("x86_64", "amd64", "x86-64") and sys.maxsize > 2**32
+ISA_SOURCES = {
+    f"{CSRC}/vi_avx2.c": (["-mavx2", "-mfma", "-mf16c", "-mpopcnt"], ["/arch:AVX2"]),
+    f"{CSRC}/vi_avx512.c": (["-mavx512f", "-mavx512dq", "-mavx512bw", "-mavx512vl",
+                             "-mavx2", "-mfma", "-mf16c", "-mpopcnt"], ["/arch:AVX512"]),
+} if X86 else {}
+# Tells vi_dispatch.c that the ISA tables are linked in.
+ISA_MACROS = [("VI_X86_KERNELS", "1")] if ISA_SOURCES else []
+FILE_SOURCES.update(ISA_SOURCES)
 
 # Kernels must be reproducible: no fused multiply-add contraction, no
 # fast-math, so every path performs the same IEEE operations.
@@ -35,7 +53,9 @@ class BuildExt(build_ext):
         ext.extra_compile_args = list(MSVC_FLAGS if msvc else UNIX_FLAGS)
         if os.environ.get("VARINIT_DEBUG"):
             ext.extra_compile_args += [] if msvc else ["-O0", "-g"]
-        for source, (unix_flags, msvc_flags) in ISA_SOURCES.items():
+        # Relink when an ISA file or a header changes, not only a listed source.
+        ext.depends = [*ext.depends, *FILE_SOURCES, *glob.glob(f"{CSRC}/*.h")]
+        for source, (unix_flags, msvc_flags) in FILE_SOURCES.items():
             objects = self.compiler.compile(
                 [source],
                 output_dir=self.build_temp,
@@ -50,7 +70,7 @@ extension = Extension(
     "varinit._core",
     sources=["src/varinit/_core.pyx", *PORTABLE_SOURCES],
     include_dirs=[numpy.get_include(), CSRC],
-    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"), *ISA_MACROS],
 )
 
 setup(

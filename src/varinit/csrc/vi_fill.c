@@ -32,7 +32,7 @@ void vi_fill_range(const vi_kernel_table *K, int dist, int dtype, uint64_t seed,
         size_t skip = (size_t)(first % VI_BLOCK);
         size_t count = VI_BLOCK - skip < n ? VI_BLOCK - skip : n;
         vi_lanes L;
-        vi_block_lanes(seed, block, &L);
+        K->block_lanes(seed, block, &L);
         fill_block(K, dist, dtype, &L, p, skip, count, dst);
         dst += count * itemsize;
         first += count;

@@ -1,31 +1,21 @@
 /* vi_scalar.c - the scalar reference kernels: they DEFINE the stream's bits.
  *
  * Portable C99, compiled without ISA flags and with -ffp-contract=off (MSVC
- * /fp:precise) so no multiply-add is fused.  Vector paths must match these
- * bit for bit (tests/test_isa.py). */
+ * /fp:precise) so no multiply-add is fused, plus -fno-trapping-math
+ * -fno-math-errno (below).  Vector paths must match these bit for bit
+ * (tests/test_isa.py). */
 #include <math.h>   /* sqrt/sqrtf only: IEEE correctly rounded, not transcendental */
+#include <string.h>
 #include "vi_kernels.h"
 
-/* Copy the part of a 16-wide row at element index `row_start` that falls in
- * [skip, end) to out[(index) - skip]. */
-#define VI_EMIT_ROW(row, row_start, skip, end, out)                          \
-    do {                                                                     \
-        size_t lo_ = (row_start) < (skip) ? (skip) : (row_start);            \
-        size_t hi_ = (row_start) + VI_LANES > (end) ? (end) : (row_start) + VI_LANES; \
-        for (size_t i_ = lo_; i_ < hi_; i_++)                                \
-            (out)[i_ - (skip)] = (row)[i_ - (row_start)];                    \
-    } while (0)
-
-/* Jump every lane over the draws of `rows` rows of `draws` draws each. */
-static void lanes_skip_rows(vi_lanes *L, size_t rows, unsigned draws)
-{
-    if (rows == 0) return;
-    for (int l = 0; l < VI_LANES; l++) {
-        vi_pcg32 g = { L->state[l], L->inc[l] };
-        vi_pcg32_advance(&g, (uint64_t)rows * draws);
-        L->state[l] = g.state;
-    }
-}
+/* Two phases per chunk of rows.  Phase 1 runs the 16 PCG32 lanes (integer
+ * code, each lane an independent dependency chain).  Phase 2 maps the
+ * draws to floats in a loop without control flow across elements, so the
+ * compiler can vectorize it at the baseline ISA; this file is built with
+ * -fno-trapping-math (the selects may then become vector blends) and
+ * -fno-math-errno (sqrt needs no libm call), neither of which changes a
+ * value.  The per-element arithmetic is exactly the stream's definition. */
+#define VI_CHUNK_ROWS 16                 /* 256 values: phase buffers stay in L1 */
 
 VI_INLINE uint32_t lane_next(vi_lanes *L, int l)
 {
@@ -34,46 +24,82 @@ VI_INLINE uint32_t lane_next(vi_lanes *L, int l)
     return vi_pcg32_output(old);
 }
 
+/* Phase 1: `rows` rows of `draws` draws per lane.  Draw j of row t of lane
+ * l lands at r[j][t * 16 + l]: each lane's draws in its own order. */
+static void draw_rows(vi_lanes *L, size_t rows, int draws, uint32_t r[][VI_CHUNK_ROWS * VI_LANES])
+{
+    for (size_t t = 0; t < rows; t++)
+        for (int l = 0; l < VI_LANES; l++)
+            for (int j = 0; j < draws; j++) r[j][t * VI_LANES + l] = lane_next(L, l);
+}
+
+/* The rows [t, t + rows) of a fill of block elements [skip, end): values
+ * vals[0 ..) start at element 16t; copy what falls in the range. */
+#define VI_EMIT_ROWS(vals, t, rows, skip, end, out)                          \
+    do {                                                                     \
+        size_t r0_ = (t) * VI_LANES, r1_ = r0_ + (rows) * VI_LANES;          \
+        size_t lo_ = r0_ < (skip) ? (skip) : r0_, hi_ = r1_ > (end) ? (end) : r1_; \
+        for (size_t i_ = lo_; i_ < hi_; i_++) (out)[i_ - (skip)] = (vals)[i_ - r0_]; \
+    } while (0)
+
+/* The row loop of the kernels with one value per lane and row: rows [t, t_end),
+ * DRAWS draws per lane and row, TRANSFORM(dst, count) writes the values of
+ * the chunk's r[][] to dst.  Chunks wholly inside [skip, end) are written
+ * in place, the partial first and last through a buffer. */
+#define VI_ROW_KERNEL(T, DRAWS, TRANSFORM)                                   \
+    do {                                                                     \
+        size_t end = skip + n, t = skip / VI_LANES;                          \
+        size_t t_end = (end + VI_LANES - 1) / VI_LANES;                      \
+        uint32_t r[DRAWS][VI_CHUNK_ROWS * VI_LANES];                         \
+        vi_lanes_advance(L, (uint64_t)t * (DRAWS));                          \
+        while (t < t_end) {                                                  \
+            size_t rows = t_end - t < VI_CHUNK_ROWS ? t_end - t : VI_CHUNK_ROWS; \
+            draw_rows(L, rows, (DRAWS), r);                                  \
+            if (t * VI_LANES >= skip && (t + rows) * VI_LANES <= end) {      \
+                TRANSFORM(out + (t * VI_LANES - skip), rows * VI_LANES);     \
+            } else {                                                         \
+                T vals_[VI_CHUNK_ROWS * VI_LANES];                           \
+                TRANSFORM(vals_, rows * VI_LANES);                           \
+                VI_EMIT_ROWS(vals_, t, rows, skip, end, out);                \
+            }                                                                \
+            t += rows;                                                       \
+        }                                                                    \
+    } while (0)
+
 static void raw_u32(vi_lanes *L, size_t skip, size_t n, uint32_t *out)
 {
-    size_t end = skip + n, start = skip / VI_LANES * VI_LANES;
-    lanes_skip_rows(L, skip / VI_LANES, 1);
-    for (size_t row = start; row < end; row += VI_LANES) {
-        uint32_t r[VI_LANES];
-        for (int l = 0; l < VI_LANES; l++) r[l] = lane_next(L, l);
-        VI_EMIT_ROW(r, row, skip, end, out);
+    size_t end = skip + n, t = skip / VI_LANES, t_end = (end + VI_LANES - 1) / VI_LANES;
+    vi_lanes_advance(L, t);
+    for (; t < t_end; t++) {
+        uint32_t row[VI_LANES];
+        int whole = t * VI_LANES >= skip && (t + 1) * VI_LANES <= end;
+        uint32_t *dst = whole ? out + (t * VI_LANES - skip) : row;
+        for (int l = 0; l < VI_LANES; l++) dst[l] = lane_next(L, l);
+        if (!whole) VI_EMIT_ROWS(row, t, 1, skip, end, out);
     }
 }
 
+/* x = base + u * width, then min(x, top): values in [base, top]. */
 static void uniform_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p)
 {
-    size_t end = skip + n, start = skip / VI_LANES * VI_LANES;
     const float base = p->base_f, width = p->width_f, top = p->top_f;
-    lanes_skip_rows(L, skip / VI_LANES, 1);
-    for (size_t row = start; row < end; row += VI_LANES) {
-        float x[VI_LANES];
-        for (int l = 0; l < VI_LANES; l++) {
-            float v = base + vi_unit_f32(lane_next(L, l)) * width;
-            x[l] = v > top ? top : v;
-        }
-        VI_EMIT_ROW(x, row, skip, end, out);
+#define UNIFORM_F32(dst, count)                                              \
+    for (size_t i = 0; i < (count); i++) {                                   \
+        float v = base + vi_unit_f32(r[0][i]) * width;                       \
+        (dst)[i] = v > top ? top : v;                                        \
     }
+    VI_ROW_KERNEL(float, 1, UNIFORM_F32);
 }
 
 static void uniform_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p)
 {
-    size_t end = skip + n, start = skip / VI_LANES * VI_LANES;
     const double base = p->base, width = p->width, top = p->top;
-    lanes_skip_rows(L, skip / VI_LANES, 2);
-    for (size_t row = start; row < end; row += VI_LANES) {
-        double x[VI_LANES];
-        for (int l = 0; l < VI_LANES; l++) {
-            uint32_t first = lane_next(L, l);
-            double v = base + vi_unit_f64(first, lane_next(L, l)) * width;
-            x[l] = v > top ? top : v;
-        }
-        VI_EMIT_ROW(x, row, skip, end, out);
+#define UNIFORM_F64(dst, count)                                              \
+    for (size_t i = 0; i < (count); i++) {                                   \
+        double v = base + vi_unit_f64(r[0][i], r[1][i]) * width;             \
+        (dst)[i] = v > top ? top : v;                                        \
     }
+    VI_ROW_KERNEL(double, 2, UNIFORM_F64);
 }
 
 /* Marsaglia's polar method with rejection.  Per row, every lane draws a
@@ -81,42 +107,65 @@ static void uniform_f64(vi_lanes *L, size_t skip, size_t n, double *out, const v
  * x = mean + stddev*(u*f), y = mean + stddev*(v*f), f = sqrt(-2 ln(s) / s).
  * The row's outputs are the accepted x (lo <= x <= hi) in lane order, then
  * the accepted y in lane order.  The block's outputs are its rows' outputs
- * in order; a block generates rows until it has skip + n outputs. */
-#define VI_POLAR_KERNEL(NAME, T, DRAW_SIGNED, LOG, SQRT, MEAN, STD, LO, HI) \
+ * in order; a block generates rows until it has skip + n outputs.
+ *
+ * Phase 2 computes every lane's pair and acceptance flags (rejected lanes
+ * compute garbage that is never used); phase 3 compacts row by row.  A row
+ * yields at most 32 outputs, so a chunk of ceil(missing / 32) rows never
+ * runs past the rows the definition generates. */
+#define VI_POLAR_KERNEL(NAME, T, SIGNED, DRAWS, LOG, SQRT, MEAN, STD, LO, HI) \
 static void NAME(vi_lanes *L, size_t skip, size_t n, T *out, const vi_params *p) \
 {                                                                            \
     const T mean = p->MEAN, stddev = p->STD, lo = p->LO, hi = p->HI;         \
+    uint32_t r[2 * (DRAWS)][VI_CHUNK_ROWS * VI_LANES];                       \
+    T xs[VI_CHUNK_ROWS * VI_LANES], ys[VI_CHUNK_ROWS * VI_LANES];            \
+    unsigned char keep_x[VI_CHUNK_ROWS * VI_LANES], keep_y[VI_CHUNK_ROWS * VI_LANES]; \
     size_t pos = 0, end = skip + n;                                          \
     while (pos < end) {                                                      \
-        T cand[2 * VI_LANES], ys[VI_LANES];                                  \
-        int nx = 0, ny = 0;                                                  \
-        for (int l = 0; l < VI_LANES; l++) {                                 \
-            T u, v;                                                          \
-            DRAW_SIGNED(u, L, l);                                            \
-            DRAW_SIGNED(v, L, l);                                            \
+        size_t rows = (end - pos + 2 * VI_LANES - 1) / (2 * VI_LANES);       \
+        if (rows > VI_CHUNK_ROWS) rows = VI_CHUNK_ROWS;                      \
+        draw_rows(L, rows, 2 * (DRAWS), r);                                  \
+        for (size_t i = 0; i < rows * VI_LANES; i++) {                       \
+            T u = SIGNED(r, 0, i), v = SIGNED(r, DRAWS, i);                  \
             T s = u * u + v * v;                                             \
-            if (s < (T)1) {                                                  \
-                T f = SQRT(((T)-2 * LOG(s)) / s);                            \
-                T x = mean + stddev * (u * f);                               \
-                T y = mean + stddev * (v * f);                               \
-                if (lo <= x && x <= hi) cand[nx++] = x;                      \
-                if (lo <= y && y <= hi) ys[ny++] = y;                        \
+            T f = SQRT(((T)-2 * LOG(s)) / s);                                \
+            T x = mean + stddev * (u * f);                                   \
+            T y = mean + stddev * (v * f);                                   \
+            keep_x[i] = (unsigned char)((s < (T)1) & (lo <= x) & (x <= hi)); \
+            keep_y[i] = (unsigned char)((s < (T)1) & (lo <= y) & (y <= hi)); \
+            xs[i] = x;                                                       \
+            ys[i] = y;                                                       \
+        }                                                                    \
+        for (size_t t = 0; t < rows && pos < end; t++) {                     \
+            /* branch-free compaction: acceptance is random, branches on it  \
+             * would mispredict several times per row */                     \
+            T cand[2 * VI_LANES];                                            \
+            size_t nc = 0;                                                   \
+            for (int l = 0; l < VI_LANES; l++) {                             \
+                cand[nc] = xs[t * VI_LANES + l];                             \
+                nc += keep_x[t * VI_LANES + l];                              \
+            }                                                                \
+            for (int l = 0; l < VI_LANES; l++) {                             \
+                cand[nc] = ys[t * VI_LANES + l];                             \
+                nc += keep_y[t * VI_LANES + l];                              \
+            }                                                                \
+            if (pos >= skip && pos + nc <= end) {                            \
+                memcpy(out + (pos - skip), cand, nc * sizeof(T));            \
+                pos += nc;                                                   \
+            } else {                                                         \
+                for (size_t k = 0; k < nc && pos < end; k++, pos++)          \
+                    if (pos >= skip) out[pos - skip] = cand[k];              \
             }                                                                \
         }                                                                    \
-        for (int k = 0; k < ny; k++) cand[nx + k] = ys[k];                   \
-        for (int k = 0; k < nx + ny && pos < end; k++, pos++)                \
-            if (pos >= skip) out[pos - skip] = cand[k];                      \
     }                                                                        \
 }
 
-#define DRAW_SIGNED_F32(dst, L, l) ((dst) = vi_signed_f32(lane_next((L), (l))))
-#define DRAW_SIGNED_F64(dst, L, l)                                           \
-    do { uint32_t d0_ = lane_next((L), (l));                                 \
-         (dst) = vi_signed_f64(d0_, lane_next((L), (l))); } while (0)
+#define SIGNED_F32(r, j, i) vi_signed_f32((r)[j][i])
+#define SIGNED_F64(r, j, i) vi_signed_f64((r)[j][i], (r)[(j) + 1][i])
 
-VI_POLAR_KERNEL(normal_f32, float, DRAW_SIGNED_F32, vi_log_f32, sqrtf,
+VI_POLAR_KERNEL(normal_f32, float, SIGNED_F32, 1, vi_log_f32, sqrtf,
                 mean_f, stddev_f, lo_f, hi_f)
-VI_POLAR_KERNEL(normal_f64, double, DRAW_SIGNED_F64, vi_log_f64, sqrt,
+VI_POLAR_KERNEL(normal_f64, double, SIGNED_F64, 2, vi_log_f64, sqrt,
                 mean, stddev, lo, hi)
 
 /* Order float16/bfloat16 bit patterns as their values (sign-magnitude). */
@@ -141,5 +190,5 @@ VI_NARROW_KERNEL(narrow_bf16, vi_f32_to_bf16)
 
 const vi_kernel_table vi_kernels_scalar = {
     "scalar", raw_u32, uniform_f32, uniform_f64, normal_f32, normal_f64,
-    narrow_f16, narrow_bf16,
+    narrow_f16, narrow_bf16, vi_block_lanes,
 };
