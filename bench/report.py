@@ -189,7 +189,7 @@ def write_chart(rows: list[dict], meta: dict, path: Path) -> None:
         ax.set_xscale("log")
         ax.set_xlabel("Gsamples/s (best of N, log scale; longer is faster)")
         ax.set_title(f"{t} thread{'s' if t > 1 else ''}" + (
-            " (buf.fill and np.empty+fill: 1 thread)" if t > 1 else ""))
+            " (np.empty+fill: 1 thread)" if t > 1 else ""))
         ax.grid(axis="x", which="both", alpha=0.3)
         lo = min(r["samples_per_s"] for r in rows) / 1e9
         hi = max(r["samples_per_s"] for r in rows) / 1e9
