@@ -88,7 +88,8 @@ def update_docs(results: list[_bench.Result], meta: dict, path: Path) -> bool:
     block = "\n".join([
         DOCS_START,
         "",
-        f"Measured {meta['date']} with `{meta['command']}`. "
+        f"Measured {meta['date']} with `{meta['command']}`"
+        + (f" at commit `{meta['commit']}`. " if meta.get("commit") else ". ")
         + _bench.describe_run(meta["n"], meta["repeats"], meta["machine"], meta["capacity"])
         + (f" At the end: {meta['capacity_end']:.2f}×." if meta.get("capacity_end") else ""),
         "",
@@ -113,7 +114,8 @@ def write_markdown(results: list[_bench.Result], meta: dict, path: Path) -> None
     text = [
         "# varinit benchmark results",
         "",
-        f"Generated {meta['date']} by `{meta['command']}`.",
+        f"Generated {meta['date']} by `{meta['command']}`"
+        + (f" at commit `{meta['commit']}`." if meta.get("commit") else "."),
         "",
         _bench.describe_run(meta["n"], meta["repeats"], meta["machine"], meta["capacity"])
         + (f" At the end: {meta['capacity_end']:.2f}×." if meta.get("capacity_end") else ""),
@@ -209,6 +211,19 @@ def write_chart(rows: list[dict], meta: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def _source_commit() -> str | None:
+    """The checkout's commit (with ``+dirty`` for local changes), if this is one."""
+    import subprocess
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, check=True,
+                              capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=HERE, check=True, capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+dirty" if dirty.strip() else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark (or reload one) and write results.md, results.json and chart.png."""
     argv = sys.argv[1:] if argv is None else argv
@@ -238,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         capacity = _bench.parallel_capacity(top) if top > 1 else None
         meta = {
             "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "commit": _source_commit(),
             "command": " ".join(["python bench/report.py", *argv]).strip(),
             "n": args.size, "repeats": args.repeats, "capacity": capacity,
             "machine": _bench.machine_info(),
