@@ -1,66 +1,39 @@
-"""The no-argument demo: varinit vs numpy on an 8192x8192 float32 buffer."""
+"""The no-argument demo: varinit vs numpy on an 8192x8192 float32 buffer.
+
+A two-row view of ``python -m varinit bench``: Glorot-uniform values
+(U(±sqrt(6/16384))) and truncated-normal values, written by varinit and by
+numpy's ``Generator`` into the same warm buffer, measured by the same code.
+"""
 from __future__ import annotations
 
-import math
-import time
-from collections.abc import Callable
-
-import numpy as np
-
-from . import _fill
+from . import _bench, _dispatch
 from ._threads import get_num_threads
-from . import _dispatch
+
+SIDE = 8192
 
 
-def _best_time(fn: Callable[[], object], repeats: int) -> float:
-    best = math.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+def run_demo(repeats: int = 3) -> None:
+    """Time both fills with varinit and numpy and print samples/s and the ratio.
 
-
-def _numpy_truncated_normal(rng: np.random.Generator, buf: np.ndarray, stddev: float) -> None:
-    """numpy's usual recipe: draw normals, redraw those beyond 2 sigma."""
-    flat = buf.reshape(-1)
-    rng.standard_normal(dtype=np.float32, out=flat)
-    bad = np.flatnonzero(np.abs(flat) > 2.0)
-    while bad.size:
-        redraw = rng.standard_normal(bad.size, dtype=np.float32)
-        flat[bad] = redraw
-        bad = bad[np.abs(redraw) > 2.0]
-    flat *= stddev
-
-
-def run_demo(side: int = 8192, repeats: int = 3) -> None:
-    """Fill a ``side x side`` float32 buffer with Glorot-uniform and
-    truncated-normal values, with varinit and with numpy, and print samples/s."""
-    fan = 2 * side
-    limit = math.sqrt(6.0 / fan)
-    stddev = math.sqrt(2.0 / fan) / 0.87962566103423978
-    buf = np.empty((side, side), np.float32)
-    buf.fill(0.0)                          # fault the pages in before timing
-    rng = np.random.default_rng(0)
-
-    def numpy_uniform() -> None:
-        rng.random(dtype=np.float32, out=buf)
-        np.multiply(buf, 2 * limit, out=buf)
-        np.subtract(buf, limit, out=buf)
-
-    rows = [
-        ("glorot_uniform U(±%.5f)" % limit,
-         lambda: _fill.fill_uniform(buf, -limit, limit, seed=0), numpy_uniform),
-        ("truncated_normal ±2σ",
-         lambda: _fill.fill_truncated_normal(buf, 0.0, stddev, seed=0),
-         lambda: _numpy_truncated_normal(rng, buf, stddev)),
-    ]
-    n = buf.size
-    print(f"varinit demo: {side}x{side} float32 ({n * 4 / 2**20:.0f} MiB), "
-          f"kernel={_dispatch.active_kernel()}, threads={get_num_threads()}, best of {repeats}")
-    print(f"{'workload':<28} {'varinit Gs/s':>12} {'numpy Gs/s':>11} {'ratio':>7}")
-    for name, ours, theirs in rows:
-        t_ours = _best_time(ours, repeats)
-        t_numpy = _best_time(theirs, repeats)
-        print(f"{name:<28} {n / t_ours / 1e9:>12.3f} {n / t_numpy / 1e9:>11.3f} "
-              f"{t_numpy / t_ours:>6.1f}x")
+    Parameters
+    ----------
+    repeats : int, optional
+        Timed calls per case (best of ``repeats``).
+    """
+    threads = get_num_threads()
+    kernel = _dispatch.active_kernel()
+    rows = _bench.specs(threads=[threads], kernels=[kernel], torch=False,
+                        workloads=["uniform f32", "truncated normal f32"])
+    results = _bench.measure(rows, n=SIDE * SIDE, repeats=repeats)
+    print(f"varinit demo: {SIDE}x{SIDE} float32 ({SIDE * SIDE * 4 / 2**20:.0f} MiB), "
+          f"kernel={kernel}, threads={threads}, best of {repeats}")
+    print(f"{'workload':<34} {'varinit Gs/s':>12} {'numpy Gs/s':>11} {'ratio':>7}")
+    by_workload = {}
+    for r in results:
+        by_workload.setdefault(r.spec.workload, {})[r.spec.library] = r
+    labels = {"uniform f32": f"glorot_uniform U(±{_bench.UNIFORM_LIMIT:.5f})",
+              "truncated normal f32": "truncated_normal ±2σ (glorot_normal)"}
+    for name, pair in by_workload.items():
+        ours, numpy = pair["varinit"], pair["numpy"]
+        print(f"{labels[name]:<34} {ours.rate / 1e9:>12.3f} {numpy.rate / 1e9:>11.3f} "
+              f"{ours.ratio:>6.1f}x")
