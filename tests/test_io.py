@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import varinit
-from varinit import io
+from varinit import _mapped, io
 
 ml_dtypes = pytest.importorskip("ml_dtypes")
 BF16 = np.dtype(ml_dtypes.bfloat16)
@@ -61,7 +61,7 @@ def small_windows(monkeypatch):
 def test_windows_tile_the_table_in_order(shape, max_elems):
     flat = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)
     position = 0
-    for w in io._windows(shape, max_elems):
+    for w in _mapped.windows(shape, max_elems):
         assert w.start == position
         assert w.count <= max(max_elems, 1) or w.count == 1
         block = flat[w.index]
@@ -405,7 +405,7 @@ def test_progress_bad_type(tmp_path):
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 def test_fill_mapped_equals_full(tmp_path, monkeypatch, dtype):
-    monkeypatch.setattr(io, "MAPPED_WINDOW", 10_000)          # many windows, unaligned to pages
+    monkeypatch.setattr(_mapped, "MAPPED_WINDOW", 10_000)          # many windows, unaligned to pages
     dtype = io._resolve_dtype(dtype)
     init = varinit.HeNormal(seed=4)
     shape = (701, 33)
@@ -417,7 +417,7 @@ def test_fill_mapped_equals_full(tmp_path, monkeypatch, dtype):
 
 
 def test_fill_mapped_with_offset_and_fallbacks(tmp_path, monkeypatch):
-    monkeypatch.setattr(io, "MAPPED_WINDOW", 4096)
+    monkeypatch.setattr(_mapped, "MAPPED_WINDOW", 4096)
     init = varinit.GlorotUniform(seed=4)
     path = tmp_path / "t.npy"
     mm = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(300, 17))
@@ -435,17 +435,34 @@ def test_fill_mapped_with_offset_and_fallbacks(tmp_path, monkeypatch):
     assert np.array_equal(plain, init((5, 5)))
 
 
+def test_fill_mapped_progress(tmp_path, monkeypatch):
+    monkeypatch.setattr(_mapped, "MAPPED_WINDOW", 4096)
+    init = varinit.GlorotUniform(seed=4)
+    mm = np.memmap(tmp_path / "p.bin", dtype=np.float32, mode="w+", shape=(100, 30))
+    seen = []
+    io.fill_mapped(init, mm, progress=lambda done, total: seen.append((done, total)))
+    assert np.array_equal(mm, init((100, 30)))
+    assert seen[0] == (0, mm.nbytes) and seen[-1] == (mm.nbytes, mm.nbytes)
+    assert len(seen) == 1 + len(list(_mapped.windows((100, 30), 4096 // 4)))  # 0, then per window
+    assert len(seen) > 2
+    assert [d for d, _ in seen] == sorted({d for d, _ in seen})
+    # Filled in one go (not a memmap): no progress is reported.
+    seen.clear()
+    io.fill_mapped(init, np.empty((5, 5), np.float32), progress=lambda d, t: seen.append(d))
+    assert seen == []
+
+
 def test_call_with_big_memmap_uses_windows_and_advances_once(tmp_path, monkeypatch):
-    monkeypatch.setattr(io, "MAPPED_THRESHOLD", 1000)
-    monkeypatch.setattr(io, "MAPPED_WINDOW", 5000)
+    monkeypatch.setattr(_mapped, "MAPPED_THRESHOLD", 1000)
+    monkeypatch.setattr(_mapped, "MAPPED_WINDOW", 5000)
     used = []
-    real = io.fill_mapped_windows
+    real = _mapped.fill_mapped_windows
 
     def spy(*args, **kwargs):
         used.append(real(*args, **kwargs))
         return used[-1]
 
-    monkeypatch.setattr(io, "fill_mapped_windows", spy)
+    monkeypatch.setattr(_mapped, "fill_mapped_windows", spy)
     gen = varinit.SeedGenerator(3)
     init = varinit.HeUniform(seed=gen)
     reference = varinit.HeUniform(seed=varinit.SeedGenerator(3))

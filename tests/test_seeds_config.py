@@ -332,17 +332,17 @@ def test_initializers_and_seed_generators_pickle():
 
 
 def test_memmap_out_goes_window_by_window_with_the_call_seed(tmp_path, monkeypatch):
-    from varinit import io
-    monkeypatch.setattr(io, "MAPPED_THRESHOLD", 0)          # window even a small map
+    from varinit import _mapped
+    monkeypatch.setattr(_mapped, "MAPPED_THRESHOLD", 0)     # window even a small map
     windows = []
-    original = io.fill_mapped_windows
+    original = _mapped.fill_mapped_windows
 
     def spy(init, out, **kwargs):
         filled = original(init, out, **kwargs)
         windows.append(filled)
         return filled
 
-    monkeypatch.setattr(io, "fill_mapped_windows", spy)
+    monkeypatch.setattr(_mapped, "fill_mapped_windows", spy)
     generator = varinit.SeedGenerator(8)
     init = varinit.GlorotUniform(seed=generator)
     expected = [varinit.GlorotUniform(seed=8 ^ fmix64(k))((300, 70)) for k in range(2)]

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import _threads
-from .io import _check_initializer, _probe, _resolve_dtype, _resolve_shape
+from ._mapped import probe
+from .io import _check_initializer, _resolve_dtype, _resolve_shape
 
 if TYPE_CHECKING:  # pragma: no cover
     import dask.array
@@ -112,7 +113,7 @@ def from_initializer(init: Any, shape: Sequence[int] | int, chunks: Any = "auto"
     _check_initializer(init)
     shape = _resolve_shape(shape)
     dtype = _resolve_dtype(dtype)
-    _probe(init, shape, dtype)
+    probe(init, shape, dtype)
     normalized = _da.core.normalize_chunks(chunks, shape, dtype=dtype) if shape else ()
     spec = _spec(init)
     token = spec if isinstance(spec, str) else ("object", id(init), type(init).__qualname__)

@@ -23,7 +23,7 @@ from typing import Any, Union
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from . import _core, _fill
+from . import _core, _fill, _mapped
 from ._fans import AxesLike, ShapeLike, as_shape, check_axes, check_layout, compute_fans
 from ._seeds import FixedSeed, SeedGenerator, SeedLike, resolve_seed, seed_config
 
@@ -485,8 +485,7 @@ class Initializer:
             # A big file-backed buffer is filled and flushed window by window
             # (via block(), with the seed this call uses), so its dirty pages
             # never have to fit in memory.
-            from . import io
-            if io.fill_mapped_windows(self, out, threshold=io.MAPPED_THRESHOLD):
+            if _mapped.fill_mapped_windows(self, out, threshold=_mapped.MAPPED_THRESHOLD):
                 self._next_seed()
                 return out
         plan.fill_box(out, _full_box(full), self._next_seed())

@@ -18,7 +18,6 @@ import errno
 import io as _stdio
 import json
 import math
-import mmap
 import os
 import shutil
 import signal
@@ -31,7 +30,8 @@ from typing import Any, Literal, Union
 
 import numpy as np
 
-from . import _threads
+from . import _mapped, _threads
+from ._mapped import Window, probe, windows
 from ._version import __version__
 
 __all__ = [
@@ -52,10 +52,6 @@ BUFFER_BUDGET = 128 << 20
 MAX_WINDOW = 16 << 20
 #: Smallest window (unless the table is smaller).
 MIN_WINDOW = 1 << 20
-#: memmaps larger than this are filled window by window with flush + release.
-MAPPED_THRESHOLD = 256 << 20
-#: Window of a mapped fill.
-MAPPED_WINDOW = 64 << 20
 
 _SAFETENSORS_DTYPES = {"float16": "F16", "float32": "F32", "float64": "F64", "bfloat16": "BF16"}
 _DTYPE_FROM_SAFETENSORS = {v: k for k, v in _SAFETENSORS_DTYPES.items()}
@@ -172,57 +168,6 @@ def _check_initializer(init: Any) -> None:
     if not callable(getattr(init, "block", None)):
         raise TypeError(f"expected a varinit initializer (with .block()), got "
                         f"{type(init).__name__}")
-
-
-def _probe(init: Any, shape: tuple[int, ...], dtype: np.dtype) -> None:
-    """Generate one element (or nothing) so bad shapes, dtypes and initializers
-    that cannot work blockwise fail before any file is created."""
-    index = tuple(slice(0, min(1, d)) for d in shape)
-    with _threads.num_threads(1):
-        got = init.block(shape, index, dtype)
-    if np.asarray(got).dtype != dtype:
-        raise TypeError(f"{type(init).__name__}.block returned {np.asarray(got).dtype}, "
-                        f"expected {dtype}")
-
-
-# ---------------------------------------------------------------------------
-# Windows: contiguous C-order pieces of a table, each a block of step-1 slices
-# ---------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class _Window:
-    start: int                    # first flat element
-    count: int                    # number of elements
-    index: tuple[slice, ...]      # the block, as step-1 slices
-    shape: tuple[int, ...]        # the block's shape
-
-
-def _windows(shape: tuple[int, ...], max_elems: int) -> Iterator[_Window]:
-    """Cut a C-order table into contiguous blocks of at most ``max_elems``
-    elements (at least one element), in increasing flat order."""
-    total = math.prod(shape)
-    if total == 0:
-        return
-    if not shape:
-        yield _Window(0, 1, (), ())
-        return
-    ndim = len(shape)
-    suffix = [1] * ndim                     # suffix[k] = prod(shape[k+1:])
-    for k in range(ndim - 2, -1, -1):
-        suffix[k] = suffix[k + 1] * shape[k + 1]
-    split = next(k for k in range(ndim) if suffix[k] <= max_elems)
-    step = max(1, max_elems // suffix[split])
-    tail = tuple(slice(0, d) for d in shape[split + 1:])
-    for outer in np.ndindex(*shape[:split]):
-        head = tuple(slice(i, i + 1) for i in outer)
-        base = 0
-        for axis, i in enumerate(outer):
-            base += i * suffix[axis]
-        for a in range(0, shape[split], step):
-            b = min(a + step, shape[split])
-            yield _Window(base + a * suffix[split], (b - a) * suffix[split],
-                          head + (slice(a, b),) + tail,
-                          (1,) * split + (b - a,) + shape[split + 1:])
 
 
 def _plan_workers(buffers_per_worker: int) -> tuple[int, int]:
@@ -617,7 +562,7 @@ def _collect(init_or_tensors: Any, shape: Any, dtype: Any, name: str) -> list[_T
         shp = _resolve_shape(shp)
         dt = _resolve_dtype(dt)
         try:
-            _probe(init, shp, dt)
+            probe(init, shp, dt)
         except NotImplementedError as exc:
             raise NotImplementedError(f"tensor {key!r}: {type(init).__name__} cannot be "
                                       f"generated blockwise, so it cannot be streamed to a "
@@ -755,12 +700,12 @@ def _stream_tensors(fd: int, data_start: int, tensors: Sequence[_Tensor], meter:
                     swap: bool) -> None:
     workers, window = _plan_workers(buffers_per_worker=1)
 
-    def jobs() -> Iterator[tuple[_Tensor, _Window]]:
+    def jobs() -> Iterator[tuple[_Tensor, Window]]:
         for t in tensors:
-            for w in _windows(t.shape, max(1, window // t.dtype.itemsize)):
+            for w in windows(t.shape, max(1, window // t.dtype.itemsize)):
                 yield t, w
 
-    def work(job: tuple[_Tensor, _Window], scratch: np.ndarray) -> int:
+    def work(job: tuple[_Tensor, Window], scratch: np.ndarray) -> int:
         t, w = job
         nbytes = w.count * t.dtype.itemsize
         buf = scratch[:nbytes].view(t.dtype).reshape(w.shape)
@@ -1016,12 +961,12 @@ def _compare(path: str, data_start: int, entries: Sequence[tuple[_Tensor, Tensor
     lock = threading.Lock()
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
 
-    def jobs() -> Iterator[tuple[_Tensor, TensorReport, _Window]]:
+    def jobs() -> Iterator[tuple[_Tensor, TensorReport, Window]]:
         for t, tr in entries:
-            for w in _windows(t.shape, max(1, window // t.dtype.itemsize)):
+            for w in windows(t.shape, max(1, window // t.dtype.itemsize)):
                 yield t, tr, w
 
-    def work(job: tuple[_Tensor, TensorReport, _Window], scratch: tuple[np.ndarray, np.ndarray]) -> int:
+    def work(job: tuple[_Tensor, TensorReport, Window], scratch: tuple[np.ndarray, np.ndarray]) -> int:
         t, tr, w = job
         nbytes = w.count * t.dtype.itemsize
         expected = scratch[0][:nbytes]
@@ -1108,16 +1053,6 @@ def load_npy(path: PathLike,
 # np.memmap larger than RAM
 # ---------------------------------------------------------------------------
 
-def _mapping_of(out: np.ndarray) -> mmap.mmap | None:
-    """The writable shared mapping behind ``out``, if it is a numpy.memmap."""
-    if not isinstance(out, np.memmap):
-        return None
-    mm = getattr(out, "_mmap", None)
-    if not isinstance(mm, mmap.mmap) or getattr(out, "mode", None) not in ("r+", "w+"):
-        return None
-    return mm
-
-
 def fill_mapped(init: Any, out: np.ndarray, *, progress: ProgressArg = False) -> np.ndarray:
     """Fill a file-backed ``numpy.memmap`` with ``init``'s values, window by
     window, flushing each window to the file and releasing its pages.
@@ -1165,69 +1100,24 @@ def fill_mapped_windows(init: Any, out: Any, *, progress: ProgressArg = False,
                         threshold: int = 0) -> bool:
     """Fill a shared, writable ``numpy.memmap`` window by window if possible.
 
-    This is the hook ``Initializer.__call__`` uses for ``out=np.memmap(...)``
-    (with ``threshold=MAPPED_THRESHOLD``): it returns False, touching
-    nothing, when ``out`` is not such a map, is smaller than ``threshold``
-    bytes, or ``init`` cannot generate blocks; the caller then fills as
-    usual.  When it returns True, ``out`` holds ``init(out.shape,
-    out.dtype)`` (seed as ``block``: not advanced).
+    Returns False, touching nothing, when ``out`` is not such a map, is
+    smaller than ``threshold`` bytes, or ``init`` cannot generate blocks;
+    when it returns True, ``out`` holds ``init(out.shape, out.dtype)`` (seed
+    as ``block``: not advanced).  ``progress`` is as for :func:`save`.
 
-    Parameters
-    ----------
-    init : Initializer
-        A varinit initializer.
-    out : object
-        The ``out=`` buffer.
-    progress : bool or callable, optional
-        As for :func:`save`.
-    threshold : int, optional
-        Only maps of more than this many bytes are windowed.
-
-    Returns
-    -------
-    bool
-        Whether ``out`` was filled.
+    The windowed fill itself is shared with ``Initializer.__call__``, which
+    uses it (without progress) for ``out=np.memmap(...)`` larger than 256 MiB.
     """
-    if not isinstance(out, np.memmap) or out.nbytes <= threshold or out.size == 0:
-        return False
-    mm = _mapping_of(out)
-    if mm is None or not out.flags.c_contiguous:
-        return False
-    shape = tuple(out.shape)
-    dtype = out.dtype
-    try:
-        _probe(init, shape, dtype)
-    except NotImplementedError:
-        return False
-    base = _address_of_mapping(mm)
-    page = mmap.PAGESIZE
-    data = out.ctypes.data
-    meter = _Progress(progress, out.nbytes, "fill")
-    flat = out.view(np.ndarray).reshape(-1)
-    try:
-        done = 0
-        meter.update(0)
-        for w in _windows(shape, max(1, MAPPED_WINDOW // dtype.itemsize)):
-            piece = flat[w.start:w.start + w.count].reshape(w.shape)
-            init.block(shape, w.index, dtype, out=piece)
-            lo = data + w.start * dtype.itemsize - base
-            hi = lo + w.count * dtype.itemsize
-            lo_page = lo // page * page
-            hi_page = min(-(-hi // page) * page, len(mm))
-            mm.flush(lo_page, hi_page - lo_page)
-            if hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
-                mm.madvise(mmap.MADV_DONTNEED, lo_page, hi_page - lo_page)
-            done += w.count * dtype.itemsize
-            meter.update(done)
-    finally:
-        meter.close()
-    return True
+    meter: _Progress | None = None
 
+    def on_bytes(done: int) -> None:
+        nonlocal meter
+        if meter is None:                   # only once the windowed fill goes ahead
+            meter = _Progress(progress, out.nbytes, "fill")
+        meter.update(done)
 
-def _address_of_mapping(mm: mmap.mmap) -> int:
-    import ctypes
-    view = (ctypes.c_char * 1).from_buffer(mm)
     try:
-        return ctypes.addressof(view)
+        return _mapped.fill_mapped_windows(init, out, threshold=threshold, on_bytes=on_bytes)
     finally:
-        del view
+        if meter is not None:
+            meter.close()
