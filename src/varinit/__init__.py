@@ -6,15 +6,14 @@ chunking or sharding; ``docs/stream.md`` defines the stream.
 """
 from __future__ import annotations
 
-from . import _core, _dispatch
+from . import _core, _dispatch, contrib
+from ._config import deserialize, get, serialize
 from ._core import PCG32
+from ._fans import compute_fans
 from ._fill import fill_normal, fill_truncated_normal, fill_uniform, random_raw
+from ._seeds import SeedGenerator, derive_seed
 from ._threads import get_num_threads, num_threads, set_num_threads
 from ._version import __version__
-from . import contrib
-from ._config import deserialize, get, serialize
-from ._fans import compute_fans
-from ._seeds import SeedGenerator, derive_seed
 from .initializers import (
     Constant, GlorotNormal, GlorotUniform, HeNormal, HeUniform, Identity, IdentityInitializer,
     Initializer, LecunNormal, LecunUniform, Ones, Orthogonal, OrthogonalInitializer,
@@ -23,7 +22,6 @@ from .initializers import (
     lecun_uniform, ones, orthogonal, random_normal, random_uniform, truncated_normal,
     variance_scaling, zeros,
 )
-
 from .io import save, verify
 
 STREAM_VERSION: int = _core.STREAM_VERSION
