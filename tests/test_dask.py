@@ -64,6 +64,19 @@ def test_names_are_deterministic_and_distinct():
     assert len({a.name, c.name, d.name}) == 3
 
 
+class Custom(varinit.RandomUniform):
+    """Not registered under its name: travels in the graph as an object."""
+
+
+def test_object_path_pins_the_seed_when_the_array_is_made():
+    gen = varinit.SeedGenerator(5)
+    x = vdask.from_initializer(Custom(seed=gen), (300, 9), 40)
+    gen.next()
+    gen.next()
+    got = x.compute(scheduler="threads")
+    assert np.array_equal(raw(got), raw(varinit.RandomUniform(seed=gen.fill_seed(0))((300, 9))))
+
+
 def test_one_varinit_thread_per_task(monkeypatch):
     seen = []
     init = varinit.GlorotUniform(seed=1)

@@ -474,6 +474,82 @@ def test_call_with_big_memmap_uses_windows_and_advances_once(tmp_path, monkeypat
     assert used == [True, True]
 
 
+def advance_before_each_window(monkeypatch, module, gen):
+    """Advance ``gen`` before every window ``module`` cuts, as another thread
+    or another initializer sharing the generator would."""
+    real = _mapped.windows
+
+    def advancing(shape, max_elems):
+        for w in real(shape, max_elems):
+            gen.next()
+            yield w
+
+    monkeypatch.setattr(module, "windows", advancing)
+
+
+def test_call_with_big_memmap_uses_one_seed(tmp_path, monkeypatch):
+    monkeypatch.setattr(_mapped, "MAPPED_THRESHOLD", 1000)
+    monkeypatch.setattr(_mapped, "MAPPED_WINDOW", 5000)
+    gen = varinit.SeedGenerator(3)
+    advance_before_each_window(monkeypatch, _mapped, gen)
+    mm = np.memmap(tmp_path / "m.bin", dtype=np.float32, mode="w+", shape=(400, 30))
+    varinit.HeUniform(seed=gen)(out=mm)
+    assert gen.calls > 2                                        # many windows, each advanced it
+    assert np.array_equal(mm, varinit.HeUniform(seed=gen.fill_seed(0))((400, 30)))
+
+
+def test_save_uses_one_seed_while_the_generator_advances(tmp_path, monkeypatch, small_windows):
+    gen = varinit.SeedGenerator(5)
+    advance_before_each_window(monkeypatch, io, gen)
+    init = varinit.RandomNormal(seed=gen)
+    for suffix in (".npy", ".safetensors"):
+        path = tmp_path / f"t{suffix}"
+        first = gen.peek()
+        varinit.save(path, init, (200, 100))
+        assert gen.calls > 2
+        assert io.provenance(path)["tensors"]["weight"]["seed"] == first
+        assert varinit.verify(path)
+    data = np.load(tmp_path / "t.npy")
+    assert np.array_equal(data, varinit.RandomNormal(seed=gen.fill_seed(0))((200, 100)))
+
+
+def test_fill_mapped_uses_one_seed_and_never_advances(tmp_path, monkeypatch):
+    monkeypatch.setattr(_mapped, "MAPPED_WINDOW", 4096)
+    gen = varinit.SeedGenerator(9)
+    init = varinit.GlorotUniform(seed=gen)
+    reference = varinit.GlorotUniform(seed=gen.fill_seed(0))((300, 17))
+    with monkeypatch.context() as m:
+        advance_before_each_window(m, _mapped, gen)
+        mm = np.memmap(tmp_path / "m.bin", dtype=np.float32, mode="w+", shape=(300, 17))
+        io.fill_mapped(init, mm)
+    assert gen.calls > 2
+    assert np.array_equal(mm, reference)
+    # The fill in one go (a plain array, or Orthogonal) does not advance it either.
+    plain = np.empty((300, 17), np.float32)
+    calls = gen.calls
+    io.fill_mapped(init, plain)
+    assert gen.calls == calls
+    assert np.array_equal(plain, init((300, 17)))
+    gen = varinit.SeedGenerator(2)
+    ortho = varinit.Orthogonal(seed=gen)
+    mm = np.memmap(tmp_path / "o.bin", dtype=np.float64, mode="w+", shape=(8, 8))
+    io.fill_mapped(ortho, mm)
+    assert gen.calls == 0
+    assert np.array_equal(mm, ortho((8, 8), "float64"))
+
+
+def test_fill_mapped_checks_progress_on_both_paths(tmp_path):
+    init = varinit.GlorotUniform(seed=1)
+    plain = np.zeros((5, 5), np.float32)
+    mm = np.memmap(tmp_path / "m.bin", dtype=np.float32, mode="w+", shape=(5, 5))
+    for out in (plain, mm):
+        with pytest.raises(TypeError, match="progress"):
+            io.fill_mapped(init, out, progress="yes")
+        assert not out.any()
+    with pytest.raises(TypeError, match="progress"):
+        io.fill_mapped_windows(init, plain, progress="yes")
+
+
 def test_call_with_memmap_out(tmp_path):
     init = varinit.GlorotUniform(seed=4)
     mm = np.memmap(tmp_path / "m.bin", dtype=np.float32, mode="w+", shape=(200, 30))

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import _threads
 from ._mapped import probe
-from .io import _check_initializer, _resolve_dtype, _resolve_shape
+from .io import _check_initializer, _pinned, _pinned_config, _resolve_dtype, _resolve_shape
 
 if TYPE_CHECKING:  # pragma: no cover
     import dask.array
@@ -52,19 +52,18 @@ def _rebuild(config_json: str) -> Any:
     return varinit.deserialize(json.loads(config_json))
 
 
-def _spec(init: Any) -> Any:
-    """What travels in the graph: the initializer's config with its seed pinned
-    to the int the next call would use (JSON text: small, picklable, and
-    frozen now, so advancing a SeedGenerator later changes nothing), or the
-    initializer itself if it cannot be rebuilt from a config."""
+def _spec(pinned: Any) -> Any:
+    """What travels in the graph for a :func:`varinit.io._pinned` initializer:
+    its config (the seed is the int fill seed) as JSON text, small and
+    picklable, or the pinned initializer itself if it cannot be rebuilt from
+    its config."""
     try:
-        from .io import _pinned_config
-        text = json.dumps(_pinned_config(init), sort_keys=True)
-        if type(_rebuild(text)) is type(init):
+        text = json.dumps(_pinned_config(pinned), sort_keys=True)
+        if type(_rebuild(text)) is type(pinned):
             return text
     except Exception:  # noqa: BLE001 - custom initializers travel as objects
         pass
-    return init
+    return pinned
 
 
 def from_initializer(init: Any, shape: Sequence[int] | int, chunks: Any = "auto",
@@ -93,8 +92,9 @@ def from_initializer(init: Any, shape: Sequence[int] | int, chunks: Any = "auto"
         with its seed pinned (``varinit.serialize``, seed = the fill seed the
         next call would use), rebuilt on each worker with
         ``varinit.deserialize``; a custom initializer that cannot be rebuilt
-        that way travels pickled.  Advancing a ``SeedGenerator`` after this
-        call does not change the array.
+        that way travels pickled, as a copy with the same pinned seed.
+        Advancing a ``SeedGenerator`` after this call does not change the
+        array.
 
     Raises
     ------
@@ -115,14 +115,15 @@ def from_initializer(init: Any, shape: Sequence[int] | int, chunks: Any = "auto"
     dtype = _resolve_dtype(dtype)
     probe(init, shape, dtype)
     normalized = _da.core.normalize_chunks(chunks, shape, dtype=dtype) if shape else ()
-    spec = _spec(init)
+    pinned = _pinned(init)
+    spec = _spec(pinned)
     token = spec if isinstance(spec, str) else ("object", id(init), type(init).__qualname__)
     name = "varinit-" + _tokenize(token, shape, dtype.str, dtype.name, normalized)
     meta = np.empty((0,) * len(shape), dtype)
     if math.prod(shape) == 0 or not shape:
         # map_blocks needs at least one axis; a 0-d or empty array is tiny.
         with _threads.num_threads(1):
-            value = init.block(shape, tuple(slice(0, d) for d in shape), dtype)
+            value = pinned.block(shape, tuple(slice(0, d) for d in shape), dtype)
         return _da.from_array(value, chunks=normalized if shape else (), name=name)
     func = functools.partial(_chunk, spec, shape, dtype)
     return _da.map_blocks(func, chunks=normalized, dtype=dtype, meta=meta, name=name)

@@ -14,6 +14,7 @@ The value at flat index ``i`` of ``init(shape, dtype)`` is stream element
 """
 from __future__ import annotations
 
+import copy
 import inspect
 import math
 import numbers
@@ -436,6 +437,23 @@ class Initializer:
         source = self._seed_source()
         return 0 if source is None else source.next()
 
+    def _with_fixed_seed(self, seed: int | None = None) -> "Initializer":
+        """This initializer with its seed pinned to the fill seed ``seed``.
+
+        The result is a copy whose every call, :meth:`block` and :meth:`rows`
+        use ``seed`` (default: the fill seed the next call of ``self`` would
+        use, read once, without advancing a :class:`varinit.SeedGenerator`),
+        and whose :meth:`get_config` records that integer seed.  Code that
+        builds one result from several ``block`` calls uses it, so all of
+        them see the same seed even if a shared generator advances
+        meanwhile.  Initializers whose values do not depend on a seed
+        return themselves.
+        """
+        if self._seed_source() is None:
+            return self
+        raise NotImplementedError(f"{type(self).__name__} has a seed source but cannot "
+                                  "pin its seed")
+
     # -- public API -----------------------------------------------------
 
     def __call__(self, shape: ShapeLike | None = None, dtype: DTypeLike | None = None, *,
@@ -481,14 +499,14 @@ class Initializer:
         plan = self._plan(full, resolved)
         if out is None:
             out = np.empty(full, resolved)
-        elif isinstance(out, np.memmap):
-            # A big file-backed buffer is filled and flushed window by window
-            # (via block(), with the seed this call uses), so its dirty pages
-            # never have to fit in memory.
-            if _mapped.fill_mapped_windows(self, out, threshold=_mapped.MAPPED_THRESHOLD):
-                self._next_seed()
-                return out
-        plan.fill_box(out, _full_box(full), self._next_seed())
+        seed = self._next_seed()
+        # A big file-backed buffer is filled and flushed window by window (via
+        # block() of a copy pinned to this call's seed), so its dirty pages
+        # never have to fit in memory.
+        if isinstance(out, np.memmap) and _mapped.fill_mapped_windows(
+                self._with_fixed_seed(seed), out, threshold=_mapped.MAPPED_THRESHOLD):
+            return out
+        plan.fill_box(out, _full_box(full), seed)
         return out
 
     def block(self, shape: ShapeLike, index: BlockIndex, dtype: DTypeLike | None = None,
@@ -841,6 +859,12 @@ class _RandomInitializer(Initializer):
 
     def _seed_source(self) -> FixedSeed | SeedGenerator:
         return self._source
+
+    def _with_fixed_seed(self, seed: int | None = None) -> "_RandomInitializer":
+        pinned = copy.copy(self)
+        pinned._source = FixedSeed(self._peek_seed() if seed is None else seed)
+        pinned._init_seed = pinned.seed = pinned._source.seed
+        return pinned
 
     def get_config(self) -> dict:
         return {"seed": seed_config(self._init_seed)}
