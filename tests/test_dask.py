@@ -77,6 +77,28 @@ def test_object_path_pins_the_seed_when_the_array_is_made():
     assert np.array_equal(raw(got), raw(varinit.RandomUniform(seed=gen.fill_seed(0))((300, 9))))
 
 
+def test_object_names_never_collide():
+    # Two initializers at the same address (the first collected before the
+    # second is made) must not give the same task names.
+    names, addresses = set(), set()
+    for seed in range(20):
+        init = Custom(seed=seed)
+        addresses.add(id(init))
+        names.add(vdask.from_initializer(init, (100, 10), 10).name)
+        del init
+    assert len(addresses) < 20                   # the interpreter did reuse addresses
+    assert len(names) == 20
+
+
+def test_unexpected_config_errors_propagate():
+    class Broken(varinit.GlorotUniform):
+        def get_config(self):
+            raise RuntimeError("bug in get_config")
+
+    with pytest.raises(RuntimeError, match="bug in get_config"):
+        vdask.from_initializer(Broken(seed=1), (10, 10), 5)
+
+
 def test_one_varinit_thread_per_task(monkeypatch):
     seen = []
     init = varinit.GlorotUniform(seed=1)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -56,12 +57,12 @@ def _spec(pinned: Any) -> Any:
     """What travels in the graph for a :func:`varinit.io._pinned` initializer:
     its config (the seed is the int fill seed) as JSON text, small and
     picklable, or the pinned initializer itself if it cannot be rebuilt from
-    its config."""
+    its config (a custom class, or one with a config that is not JSON)."""
     try:
         text = json.dumps(_pinned_config(pinned), sort_keys=True)
         if type(_rebuild(text)) is type(pinned):
             return text
-    except Exception:  # noqa: BLE001 - custom initializers travel as objects
+    except (TypeError, ValueError):    # not serializable, or not rebuildable by name
         pass
     return pinned
 
@@ -117,7 +118,8 @@ def from_initializer(init: Any, shape: Sequence[int] | int, chunks: Any = "auto"
     normalized = _da.core.normalize_chunks(chunks, shape, dtype=dtype) if shape else ()
     pinned = _pinned(init)
     spec = _spec(pinned)
-    token = spec if isinstance(spec, str) else ("object", id(init), type(init).__qualname__)
+    # A config names the values; an object travelling pickled gets a name of its own.
+    token = spec if isinstance(spec, str) else ("object", uuid.uuid4().hex)
     name = "varinit-" + _tokenize(token, shape, dtype.str, dtype.name, normalized)
     meta = np.empty((0,) * len(shape), dtype)
     if math.prod(shape) == 0 or not shape:
