@@ -83,6 +83,25 @@ def test_byte_swapped(fill):
     assert _untouched(out)
 
 
+@pytest.mark.parametrize("init", [varinit.GlorotUniform(seed=0), varinit.Zeros(),
+                                  varinit.Constant(2.0), varinit.Identity()],
+                         ids=lambda i: type(i).__name__)
+@pytest.mark.parametrize("dtype", [None, "float32"])
+def test_initializer_byte_swapped_out(init, dtype):
+    swapped = np.dtype(np.float32).newbyteorder()
+    out = np.full((4, 4), SENTINEL, swapped)
+    for call in (lambda: init(dtype=dtype, out=out),
+                 lambda: init.block((8, 4), (slice(0, 4),), dtype, out=out),
+                 lambda: init.rows((8, 4), np.arange(4), dtype, out=out)):
+        with pytest.raises(ValueError, match="byte order"):
+            call()
+        assert _untouched(out)
+    # A byte-swapped dtype of the wrong kind is still a TypeError.
+    if init._random:
+        with pytest.raises(TypeError, match="dtype"):
+            init(out=np.zeros(4, np.dtype(np.int32).newbyteorder()))
+
+
 @pytest.mark.parametrize("fill", FILLS)
 @pytest.mark.parametrize("seed,exc", [(-1, ValueError), (2**64, ValueError), (True, TypeError),
                                       (1.0, TypeError), ("1", TypeError), (None, TypeError)])

@@ -407,17 +407,23 @@ class Initializer:
     def _dtype(self, dtype: DTypeLike | None, out: np.ndarray | None) -> np.dtype:
         if out is not None and not isinstance(out, np.ndarray):
             raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
+        # The kind of out's dtype is checked in native byte order; a byte-swapped
+        # out of a good kind is a ValueError below, as in the fill API.
+        out_dtype = out.dtype.newbyteorder("=") if out is not None else None
         if dtype is None:
-            resolved = out.dtype if out is not None else (self._default_dtype or resolve_dtype(None))
+            resolved = out_dtype if out is not None else (self._default_dtype or resolve_dtype(None))
         else:
             resolved = resolve_dtype(dtype)
-            if out is not None and out.dtype != resolved:
+            if out is not None and out_dtype != resolved:
                 raise TypeError(f"out has dtype {out.dtype}, but dtype={resolved} was requested")
         if not self._accepts_dtype(resolved):
             kinds = _FLOAT_DTYPES if self._random else "numeric"
             raise TypeError(f"{type(self).__name__} cannot generate dtype {resolved}: "
                             f"it takes {kinds} dtypes")
         if out is not None:
+            if not out.dtype.isnative:
+                raise ValueError(f"out has non-native byte order ({out.dtype.str}); "
+                                 "varinit writes native-endian values only")
             if self._random:
                 _core.check_out(out, _fill.FLOAT_CODES, type(self).__name__)
             elif not out.flags.writeable:
