@@ -7,7 +7,9 @@ get that set's flags alone (ISA_SOURCES), the dispatcher picks at run time.
 import glob
 import os
 import platform
+import re
 import sys
+import sysconfig
 
 import numpy
 from Cython.Build import cythonize
@@ -26,10 +28,27 @@ FILE_SOURCES = {
     f"{CSRC}/vi_scalar.c": (["-fno-trapping-math", "-fno-math-errno"], []),
 }
 
+
+
+def _target_is_x86_64():
+    """Whether the build TARGETS x86-64 only (not the machine it runs on):
+    macOS cross and universal2 builds say so in ARCHFLAGS / the platform tag,
+    and x86 flags must never reach an arm64 slice."""
+    archflags = os.environ.get("ARCHFLAGS")
+    if archflags:
+        return set(re.findall(r"-arch\s+(\S+)", archflags)) == {"x86_64"}
+    plat = sysconfig.get_platform().lower()   # honours _PYTHON_HOST_PLATFORM
+    if plat.startswith("macosx"):
+        return plat.endswith("x86_64")
+    if plat.startswith("win"):
+        return plat == "win-amd64"
+    return platform.machine().lower() in ("x86_64", "amd64", "x86-64") and sys.maxsize > 2**32
+
+
 # Per-ISA translation units and the flags each needs (gcc/clang, MSVC).
 # x86-64 only: the kernels use 64-bit lanes and the dispatcher's tables are
 # declared for x86-64 targets alone (32-bit x86 builds get the scalar path).
-X86 = platform.machine().lower() in ("x86_64", "amd64", "x86-64") and sys.maxsize > 2**32
+X86 = _target_is_x86_64()
 ISA_SOURCES = {
     f"{CSRC}/vi_avx2.c": (["-mavx2", "-mfma", "-mf16c", "-mpopcnt"], ["/arch:AVX2"]),
     f"{CSRC}/vi_avx512.c": (["-mavx512f", "-mavx512dq", "-mavx512bw", "-mavx512vl",
@@ -55,14 +74,16 @@ class BuildExt(build_ext):
             ext.extra_compile_args += [] if msvc else ["-O0", "-g"]
         # Relink when an ISA file or a header changes, not only a listed source.
         ext.depends = [*ext.depends, *FILE_SOURCES, *glob.glob(f"{CSRC}/*.h")]
+        objects = []
         for source, (unix_flags, msvc_flags) in FILE_SOURCES.items():
-            objects = self.compiler.compile(
+            objects += self.compiler.compile(
                 [source],
                 output_dir=self.build_temp,
+                macros=ext.define_macros,
                 include_dirs=ext.include_dirs,
                 extra_postargs=ext.extra_compile_args + (msvc_flags if msvc else unix_flags),
             )
-            ext.extra_objects = list(ext.extra_objects or []) + objects
+        ext.extra_objects = objects
         super().build_extension(ext)
 
 

@@ -54,13 +54,15 @@ def test_different_seeds_give_different_streams():
     assert len(np.intersect1d(r[:4096], r[4096:8192])) < 5
 
 
-def test_concurrent_fills_from_python_threads():
+@pytest.mark.parametrize("vary_threads", [False, True])
+def test_concurrent_fills_from_python_threads(vary_threads):
     expected = {s: _fill("truncated_normal", np.float32, 300_000, seed=s) for s in range(6)}
     got, errors = {}, []
 
     def work(seed):
         try:
-            with varinit.num_threads(2):
+            # different thread counts at once must share the pool safely
+            with varinit.num_threads(seed + 1 if vary_threads else 2):
                 got[seed] = _fill("truncated_normal", np.float32, 300_000, seed=seed)
         except Exception as exc:            # pragma: no cover - reported below
             errors.append(exc)

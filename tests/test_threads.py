@@ -7,7 +7,6 @@ import textwrap
 import threading
 import time
 
-import numpy as np
 import pytest
 
 import varinit

@@ -9,7 +9,6 @@ Parameter checking and rounding happen in Python (``varinit._fill``).
 from libc.stdint cimport uint16_t, uint32_t, uint64_t, int64_t
 cimport numpy as cnp
 
-import atexit
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -85,7 +84,8 @@ cdef class PCG32:
 
     Every lane of a varinit fill is such a generator (see ``docs/stream.md``),
     so this class reproduces :func:`varinit.random_raw` and lets outside test
-    batteries check the stream.
+    batteries check the stream.  An instance is not thread-safe (like a
+    numpy ``BitGenerator`` without its lock): use one per thread.
 
     Parameters
     ----------
@@ -106,14 +106,29 @@ cdef class PCG32:
     def next32(self):
         """next32()
 
-        Return the next 32-bit output as an int.
+        Advance one step and return the output.
+
+        Returns
+        -------
+        int
+            The next 32-bit output, in ``[0, 2**32)``.
         """
         return vi_pcg32_next(&self._g)
 
     def random_raw(self, n):
         """random_raw(n)
 
-        Return the next ``n`` outputs as a ``uint32`` array.
+        Advance ``n`` steps and return their outputs.
+
+        Parameters
+        ----------
+        n : int
+            Number of outputs, non-negative.
+
+        Returns
+        -------
+        numpy.ndarray
+            The next ``n`` outputs, ``uint32``.
         """
         cdef Py_ssize_t count = _count(n)
         cdef cnp.ndarray[uint32_t, ndim=1] out = np.empty(count, np.uint32)
@@ -127,8 +142,17 @@ cdef class PCG32:
     def advance(self, delta):
         """advance(delta)
 
-        Jump ``delta`` outputs ahead in O(log delta) steps; a negative
-        ``delta`` jumps back (arithmetic is modulo 2**64). Returns ``self``.
+        Jump ahead by Brown's method in O(log delta) steps.
+
+        Parameters
+        ----------
+        delta : int
+            Outputs to skip; negative jumps back (modulo 2**64).
+
+        Returns
+        -------
+        PCG32
+            ``self``.
         """
         if isinstance(delta, bool) or not isinstance(delta, int):
             delta = _index(delta, "delta")
@@ -261,6 +285,7 @@ cdef class _FillJob:
     cdef vi_params params
     cdef uint64_t first, stop, grid0
     cdef char *out
+    cdef object owner          # keeps the caller's array alive while helpers may write
     cdef size_t itemsize
     cdef int64_t nchunks, next_chunk, inflight, cancelled
 
@@ -314,37 +339,31 @@ cdef class _FillJob:
                 self.finish()
 
 
+# One executor for the process.  It only ever grows (ThreadPoolExecutor
+# starts a thread when a task finds none idle, up to max_workers) and is
+# never replaced while a fill may be submitting to it.
+MAX_POOL_THREADS = 256
 _pool = None
-_pool_size = 0
 _pool_lock = threading.Lock()
 
 
-def _get_pool(helpers):
-    global _pool, _pool_size
+def _get_pool():
+    global _pool
     with _pool_lock:
-        if _pool is None or _pool_size < helpers:
-            old = _pool
-            _pool = ThreadPoolExecutor(max_workers=helpers, thread_name_prefix="varinit")
-            _pool_size = helpers
-            if old is not None:
-                old.shutdown(wait=False)
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=MAX_POOL_THREADS,
+                                       thread_name_prefix="varinit")
         return _pool
 
 
 def _forget_pool():
     # After fork the child has none of the parent's threads: start afresh.
-    global _pool, _pool_size, _pool_lock
-    _pool, _pool_size, _pool_lock = None, 0, threading.Lock()
-
-
-def _shutdown_pool():
-    if _pool is not None:
-        _pool.shutdown(wait=True)
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
-atexit.register(_shutdown_pool)
 
 
 # --------------------------------------------------------------------------
@@ -360,6 +379,9 @@ def fill(out, int dtype_code, int dist, dict params, seed, offset, int threads, 
     ``DIST_RAW/DIST_UNIFORM/DIST_NORMAL``.
     """
     cdef cnp.ndarray arr = out
+    if offset < 0 or offset + arr.size > (1 << 63):
+        raise ValueError(f"stream indices must lie in [0, 2**63], got offset {offset} "
+                         f"and {arr.size} elements")
     cdef _FillJob job = _FillJob.__new__(_FillJob)
     job.table = _table(kernel)
     job.dist = dist
@@ -385,6 +407,7 @@ def fill(out, int dtype_code, int dist, dict params, seed, offset, int threads, 
     job.stop = offset + arr.size
     job.grid0 = job.first // CHUNK_ELEMS * CHUNK_ELEMS
     job.out = <char *>arr.data
+    job.owner = arr
     job.itemsize = arr.itemsize
     job.nchunks = (job.stop - job.grid0 + CHUNK_ELEMS - 1) // CHUNK_ELEMS if arr.size else 0
     job.next_chunk = 0
@@ -392,9 +415,16 @@ def fill(out, int dtype_code, int dist, dict params, seed, offset, int threads, 
     job.cancelled = 0
     cdef int helpers = min(threads - 1, job.nchunks - 1)
     if helpers > 0:
-        pool = _get_pool(helpers)
-        for _ in range(helpers):
-            pool.submit(job.help)
+        try:
+            pool = _get_pool()
+            for _ in range(helpers):
+                pool.submit(job.help)
+        except BaseException:
+            # e.g. submitting during interpreter shutdown: stop the helpers
+            # already started before reporting, so none writes afterwards.
+            with nogil:
+                job.finish()
+            raise
     job.run_in_caller()
     return out
 

@@ -12,10 +12,20 @@
 #endif
 #define VI_INLINE static inline
 
-#if defined(_MSC_VER)
-#  define VI_RESTRICT __restrict
-#else
-#  define VI_RESTRICT restrict
+/* Output bits must not depend on the compiler: no multiply-add contraction
+ * (the build also passes -ffp-contract=off; MSVC before VS2022 17.0
+ * contracts under /fp:precise) and no fast-math. */
+#if defined(_MSC_VER) && !defined(__clang__)
+#  pragma fp_contract(off)
+#elif defined(__clang__)
+#  pragma STDC FP_CONTRACT OFF
+#endif
+#if defined(__FAST_MATH__)
+#  error "varinit kernels must not be compiled with -ffast-math: it changes output bits"
+#endif
+#include <float.h>
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD != 0
+#  error "varinit kernels need FLT_EVAL_METHOD == 0 (SSE2 math, not x87 extended precision)"
 #endif
 
 /* Bit-casts without aliasing violations; compilers reduce them to moves. */

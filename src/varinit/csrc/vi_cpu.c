@@ -1,6 +1,8 @@
 /* vi_cpu.c - the CPUID + XGETBV probe (see vi_cpu.h). */
-/* vi_sync.h sleeps with nanosleep, a POSIX name hidden by strict -std=c99. */
-#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+/* vi_sync.h sleeps with nanosleep, a POSIX name hidden by strict -std=c99.
+ * Not on Apple: there _POSIX_C_SOURCE hides the BSD types <sys/sysctl.h>
+ * needs, and <time.h> declares nanosleep anyway. */
+#if !defined(_WIN32) && !defined(__APPLE__) && !defined(_POSIX_C_SOURCE)
 #  define _POSIX_C_SOURCE 199309L
 #endif
 #include "vi_cpu.h"

@@ -7,11 +7,17 @@
 #include "vi_common.h"
 
 #if defined(_MSC_VER)
+#  ifndef WIN32_LEAN_AND_MEAN
+#    define WIN32_LEAN_AND_MEAN   /* keep min/max/near/small macros out of the kernels */
+#  endif
+#  ifndef NOMINMAX
+#    define NOMINMAX
+#  endif
 #  include <windows.h>
 VI_INLINE int64_t vi_atomic_add(volatile int64_t *p, int64_t v) { return InterlockedExchangeAdd64(p, v); }
 VI_INLINE int64_t vi_atomic_load(volatile int64_t *p) { return InterlockedCompareExchange64(p, 0, 0); }
 VI_INLINE void vi_atomic_store(volatile int64_t *p, int64_t v) { (void)InterlockedExchange64(p, v); }
-VI_INLINE void vi_wait_briefly(void) { Sleep(0); }
+VI_INLINE void vi_wait_briefly(void) { Sleep(1); }   /* Sleep(0) would spin */
 #else
 #  include <time.h>
 VI_INLINE int64_t vi_atomic_add(volatile int64_t *p, int64_t v) { return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST); }
