@@ -72,6 +72,21 @@ def _blocks(first, size):
     return set(range(first // varinit.BLOCK, (first + size - 1) // varinit.BLOCK + 1))
 
 
+@pytest.mark.parametrize("init", [varinit.Identity(2.0), varinit.Zeros(), varinit.Constant(3.0)],
+                         ids=lambda i: type(i).__name__)
+@pytest.mark.parametrize("ids", [[[0, 1], [4, 2]], [3, 3, 0], 1], ids=str)
+def test_constant_rows_fill_a_non_contiguous_out(init, ids):
+    """Like other constant initializers, Identity writes a strided out in place."""
+    ids = np.asarray(ids)
+    expected = init((5, 3))[ids]
+    for make in (lambda: np.full(ids.shape + (6,), 7.0, np.float32)[..., ::2],
+                 lambda: np.full((3,) + ids.shape, 7.0, np.float32).T):
+        out = make()
+        assert not out.flags.c_contiguous or out.ndim == 1
+        assert init.rows((5, 3), ids, out=out) is out
+        np.testing.assert_array_equal(out, expected)
+
+
 @pytest.mark.parametrize("case", CASES[::4], ids=CASE_IDS[::4])
 def test_each_touched_stream_block_is_generated_once(case, monkeypatch):
     # A fill always generates a stream block from its start (docs/stream.md),

@@ -329,12 +329,16 @@ class _IdentityPlan(_Plan):
         out[diagonal - r0, diagonal - c0] = self.gain
 
     def fill_rows(self, out: np.ndarray, ids: np.ndarray, seed: int) -> None:
+        # Written through out's own strides (a reshape of a non-contiguous
+        # out would be a copy): row r gets gain in column r if r < n_cols.
+        out[...] = 0
         n_cols = out.shape[-1]
-        flat = out.reshape(-1, n_cols)
-        flat[...] = 0
-        row_ids = ids.reshape(-1)
-        hit = np.flatnonzero(row_ids < n_cols)
-        flat[hit, row_ids[hit]] = self.gain
+        if n_cols == 0:
+            return
+        on_diagonal = ids < n_cols
+        column = np.where(on_diagonal, ids, 0)[..., None]
+        value = np.where(on_diagonal, self.gain, np.zeros((), out.dtype))[..., None]
+        np.put_along_axis(out, column, value, axis=-1)
 
 
 class _OrthogonalPlan(_Plan):
