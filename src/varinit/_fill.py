@@ -90,9 +90,17 @@ def _round_inward(code: int, x: Fraction, up: bool) -> int | None:
 
 
 def _nearest(code: int, x: Fraction, name: str) -> float:
-    """x rounded to nearest in format ``code`` (float32/float64), as a float."""
+    """x rounded to nearest (ties to even) in format ``code``, as a float.
+
+    Exact: a cast through float64 would round twice."""
     _check_finite_in(code, x, name)
-    return float(np.float32(x)) if code == _core.DTYPE_F32 else float(x)
+    if code == _core.DTYPE_F64:
+        return float(x)                      # Fraction.__float__ rounds once
+    below, above = _round_inward(code, x, up=False), _round_inward(code, x, up=True)
+    lo, hi = _value(code, _bits(code, below)), _value(code, _bits(code, above))
+    if x - lo != hi - x:
+        return float(lo if x - lo < hi - x else hi)
+    return float(lo if _bits(code, below) % 2 == 0 else hi)   # tie: even mantissa
 
 
 def _number(value: Any, name: str) -> Fraction:
