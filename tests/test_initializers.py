@@ -399,6 +399,16 @@ def test_contrib_xavier_normal_and_dtype():
     assert init.get_config()["mode"] == "fan_avg"
 
 
+def test_contrib_dtype_survives_clone():
+    init = varinit.contrib.variance_scaling_initializer(dtype="float64", seed=3)
+    clone = init.clone()
+    assert clone((2, 2)).dtype == np.float64
+    np.testing.assert_array_equal(clone((2, 2)), init((2, 2)))
+    assert "dtype" not in init.get_config()                       # Keras configs have none
+    assert varinit.deserialize(varinit.serialize(init))((2, 2)).dtype == np.float32
+    assert varinit.GlorotUniform(seed=0).clone()((2, 2)).dtype == np.float32
+
+
 def test_contrib_errors():
     with pytest.raises(TypeError, match="non-floating point"):
         varinit.contrib.variance_scaling_initializer(dtype=np.int32)

@@ -54,7 +54,9 @@ def variance_scaling_initializer(factor: float = 2.0, mode: str = "FAN_IN",
     Returns
     -------
     VarianceScaling
-        Called with only a shape, it returns ``dtype``.
+        Called with only a shape, it returns ``dtype``; so does its
+        ``clone()``.  ``get_config()`` has no dtype key (as Keras), so an
+        initializer rebuilt from its config defaults to float32.
 
     Raises
     ------
@@ -79,8 +81,7 @@ def variance_scaling_initializer(factor: float = 2.0, mode: str = "FAN_IN",
     else:
         scale = CONTRIB_TRUNCATION_FACTOR * TRUNCATED_STDDEV_FACTOR ** 2 * factor
         init = VarianceScaling(scale, mode.lower(), "truncated_normal", seed=seed)
-    init._default_dtype = resolved
-    init._dtype(None, None)          # reject a float dtype varinit cannot fill now
+    init._set_default_dtype(resolved)    # rejects a float dtype varinit cannot fill
     return init
 
 

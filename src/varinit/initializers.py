@@ -439,6 +439,13 @@ class Initializer:
         if out is not None and out.shape != expected:
             raise ValueError(f"out has shape {out.shape}, expected {expected}")
 
+    def _set_default_dtype(self, dtype: DTypeLike) -> None:
+        """Make ``dtype`` (checked now) the dtype of calls given neither
+        ``dtype`` nor ``out``, as TF1's constructor ``dtype`` argument.  Kept
+        by :meth:`clone`; not part of :meth:`get_config`, which has no dtype
+        key (as Keras)."""
+        self._default_dtype = self._dtype(dtype, None)
+
     def _peek_seed(self) -> int:
         source = self._seed_source()
         return 0 if source is None else source.peek()
@@ -681,9 +688,14 @@ class Initializer:
         Initializer
             With an int seed, the clone gives the same values; with ``None``
             it draws a new seed; with a :class:`varinit.SeedGenerator` it gets
-            a fresh generator with the same root seed (as Keras).
+            a fresh generator with the same root seed (as Keras).  A default
+            dtype set at construction (:mod:`varinit.contrib`'s ``dtype``),
+            which the config does not carry, is copied too.
         """
-        return type(self).from_config(self.get_config())
+        clone = type(self).from_config(self.get_config())
+        if self._default_dtype is not None:
+            clone._set_default_dtype(self._default_dtype)
+        return clone
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
