@@ -124,6 +124,37 @@ def test_not_enough_disk_exit_2(tmp_path, capsys, monkeypatch):
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.parametrize("errno_, message", [(5, "Input/output error"),
+                                             (28, "ran out of disk space")])
+def test_write_failure_midway_exit_1(tmp_path, capsys, monkeypatch, errno_, message):
+    real = io._pwrite_all
+    count = {"n": 0}
+
+    def failing(fd, data, offset):
+        count["n"] += 1
+        if count["n"] > 1:                        # after the header
+            raise OSError(errno_, os.strerror(errno_))
+        return real(fd, data, offset)
+
+    monkeypatch.setattr(io, "_pwrite_all", failing)
+    assert main(["init", "--shape", "100,10", "-o", str(tmp_path / "t.npy")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("varinit: error: writing ") and message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert os.listdir(tmp_path) == []
+
+
+def test_internal_error_midway_is_not_a_usage_error(tmp_path, monkeypatch):
+    """A bug while writing propagates (a traceback, exit 1), not 'bad arguments'."""
+    def broken(*args, **kwargs):
+        raise ValueError("internal bug")
+
+    monkeypatch.setattr(io, "_stream_tensors", broken)
+    with pytest.raises(ValueError, match="internal bug"):
+        main(["init", "--shape", "100,10", "-o", str(tmp_path / "t.npy")])
+    assert os.listdir(tmp_path) == []
+
+
 def test_bad_arguments_subprocess_no_traceback(tmp_path):
     r = run("init", "--shape", "1,2", "--initializer", "nope", "--out", str(tmp_path / "t.npy"))
     assert r.returncode == 2

@@ -1,9 +1,11 @@
 """The ``varinit`` command line: ``init``, ``verify``, ``info``, ``bench`` (and ``demo``).
 
 ``varinit`` with no arguments (or ``python -m varinit``) runs the quick demo.
-Exit codes: 0 success, 1 a failed verification or an unexpected error,
-2 bad arguments (unknown initializer, bad shape or dtype, unwritable path,
-not enough disk space), 130 interrupted by Ctrl-C (no partial file is left).
+Exit codes: 0 success, 1 a failed verification, a write that failed midway
+(an I/O error, the disk filling up; no partial file is left) or an
+unexpected error, 2 bad arguments (unknown initializer, bad shape or dtype,
+unwritable path, not enough disk space for the file), 130 interrupted by
+Ctrl-C (no partial file is left).
 """
 from __future__ import annotations
 
@@ -222,11 +224,16 @@ def _cmd_init(args: argparse.Namespace) -> int:
     init = parse_initializer(args.initializer, args.seed)
     start = time.perf_counter()
     try:
-        with _threads_context(args.threads):
-            io.save(args.out, init, shape, dtype, name=args.name,
-                    progress=_progress_default(args.progress), fsync=args.fsync)
+        # Everything save() checks before writing: bad arguments (exit 2).
+        plan = io._prepare_save(args.out, init, shape, dtype, args.name)
     except (ValueError, TypeError, NotImplementedError, OSError) as exc:
         raise UsageError(_one_line(exc)) from None
+    try:
+        with _threads_context(args.threads):
+            io._write_save(plan, _progress_default(args.progress), args.fsync)
+    except OSError as exc:      # the disk failed or filled up mid-write (exit 1)
+        print(f"varinit: error: writing {args.out} failed: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_FAILED
     elapsed = time.perf_counter() - start
     record = io.provenance(args.out)
     tensor = next(iter(record["tensors"].values()))

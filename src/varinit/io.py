@@ -626,6 +626,29 @@ def save(path: PathLike, init: Any, shape: Sequence[int] | int | None = None,
     >>> varinit.save("table.npy", varinit.GlorotUniform(seed=0), (1_000_000, 128))  # doctest: +SKIP
     'table.npy'
     """
+    _check_progress(progress)
+    plan = _prepare_save(path, init, shape, dtype, name)
+    _write_save(plan, progress, fsync)
+    return plan.path
+
+
+@dataclass
+class _SavePlan:
+    path: str
+    file_format: str
+    tensors: list[_Tensor]
+    head: bytes                 # file header (npy header, or safetensors length + JSON)
+    sidecar: bytes | None       # .npy provenance sidecar
+
+    @property
+    def total(self) -> int:
+        return sum(t.nbytes for t in self.tensors)
+
+
+def _prepare_save(path: PathLike, init: Any, shape: Any, dtype: Any, name: str) -> _SavePlan:
+    """Check :func:`save`'s arguments and its target (folder, free space),
+    and lay the file out; nothing is written.  Every error of a bad argument
+    is raised here, so the command line can tell them from write failures."""
     path = os.fspath(path)
     if not isinstance(path, str):
         raise TypeError("path must be a str or os.PathLike[str]")
@@ -651,18 +674,21 @@ def save(path: PathLike, init: Any, shape: Sequence[int] | int | None = None,
         record = _provenance(tensors, file_format)
         record["npy_data_offset"] = len(head)
         sidecar = json.dumps(record, indent=2, sort_keys=True).encode() + b"\n"
-    data_start = len(head)
-    total = sum(t.nbytes for t in tensors)
-    size = data_start + total
-    _check_target(path, size + (len(sidecar) if sidecar else 0))
+    plan = _SavePlan(path, file_format, tensors, head, sidecar)
+    _check_target(path, len(head) + plan.total + (len(sidecar) if sidecar else 0))
+    return plan
 
-    meter = _Progress(progress, total, os.path.basename(path))
-    target = _AtomicFile(path, size)
+
+def _write_save(plan: _SavePlan, progress: ProgressArg, fsync: bool) -> None:
+    """Write a :func:`_prepare_save` plan: the second half of :func:`save`."""
+    path, head, sidecar = plan.path, plan.head, plan.sidecar
+    meter = _Progress(progress, plan.total, os.path.basename(path))
+    target = _AtomicFile(path, len(head) + plan.total)
     side_file: _AtomicFile | None = None
     try:
         _pwrite_all(target.fd, memoryview(head), 0)
-        _stream_tensors(target.fd, data_start, tensors, meter, swap=sys.byteorder == "big"
-                        and file_format == "safetensors")
+        _stream_tensors(target.fd, len(head), plan.tensors, meter, swap=sys.byteorder == "big"
+                        and plan.file_format == "safetensors")
         if sidecar is not None:
             side_file = _AtomicFile(sidecar_path(path), len(sidecar))
             _pwrite_all(side_file.fd, memoryview(sidecar), 0)
@@ -681,7 +707,6 @@ def save(path: PathLike, init: Any, shape: Sequence[int] | int | None = None,
         raise
     finally:
         meter.close()
-    return path
 
 
 def _stream_tensors(fd: int, data_start: int, tensors: Sequence[_Tensor], meter: _Progress,
