@@ -744,3 +744,74 @@ def test_sigint_is_held_across_the_final_renames():
             reached_end = True
     assert reached_end
     assert signal.getsignal(signal.SIGINT) is before
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ignored_sigint_stays_ignored():
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with io._deferred_sigint():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigint_handler_not_set_from_python(monkeypatch):
+    """A handler installed outside Python reads as None and cannot be
+    restored: the section runs without touching it."""
+    installed = []
+    monkeypatch.setattr(signal, "getsignal", lambda signum: None)
+    real_signal = signal.signal
+
+    def spy(signum, handler):
+        installed.append(handler)
+        previous = real_signal(signum, handler)
+        return None if len(installed) == 1 else previous    # as for a C handler
+
+    monkeypatch.setattr(signal, "signal", spy)
+    try:
+        with io._deferred_sigint():
+            pass
+    finally:
+        monkeypatch.undo()
+        if installed:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+    assert installed == []
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigint_during_the_renames_leaves_a_complete_file(tmp_path, monkeypatch):
+    path = tmp_path / "t.npy"
+    real = io._AtomicFile.commit
+
+    def commit(self, fsync):
+        if self.path == str(path):
+            os.kill(os.getpid(), signal.SIGINT)              # Ctrl-C while renaming
+        return real(self, fsync)
+
+    monkeypatch.setattr(io._AtomicFile, "commit", commit)
+    with pytest.raises(KeyboardInterrupt):
+        varinit.save(path, varinit.GlorotUniform(seed=1), (30, 20))
+    assert listing(tmp_path) == ["t.npy", "t.npy.varinit.json"]
+    assert varinit.verify(path)
+
+
+def test_sidecar_failure_never_leaves_an_old_record(tmp_path, monkeypatch):
+    path = tmp_path / "t.npy"
+    varinit.save(path, varinit.GlorotUniform(seed=1), (30, 20))
+    real = io._AtomicFile.commit
+
+    def commit(self, fsync):
+        if self.path == io.sidecar_path(path):
+            raise OSError(5, "Input/output error")
+        return real(self, fsync)
+
+    monkeypatch.setattr(io._AtomicFile, "commit", commit)
+    with pytest.raises(OSError):
+        varinit.save(path, varinit.GlorotUniform(seed=2), (30, 20))
+    assert np.array_equal(np.load(path), varinit.GlorotUniform(seed=2)((30, 20)))
+    assert listing(tmp_path) == ["t.npy"]                 # no record rather than seed 1's
+

@@ -327,22 +327,25 @@ def _join_uninterrupted(t: threading.Thread) -> None:
 @contextlib.contextmanager
 def _deferred_sigint() -> Iterator[None]:
     """Hold SIGINT across a short critical section (the final renames), then
-    deliver it.  Only possible in the main thread; elsewhere a no-op."""
+    deliver it to the previous handler (``KeyboardInterrupt`` for Python's
+    default).  A no-op outside the main thread, when SIGINT is ignored, and
+    when the previous handler was not set from Python (it could not be
+    restored)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    received: list[int] = []
-    try:
-        previous = signal.signal(signal.SIGINT, lambda s, f: received.append(s))
-    except (ValueError, TypeError):  # pragma: no cover - no signal support here
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is None or previous == signal.SIG_IGN:
         yield
         return
+    received: list[int] = []
+    signal.signal(signal.SIGINT, lambda s, f: received.append(s))
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
         if received:
-            raise KeyboardInterrupt
+            signal.raise_signal(signal.SIGINT)
 
 
 # ---------------------------------------------------------------------------
@@ -609,7 +612,10 @@ def save(path: PathLike, init: Any, shape: Sequence[int] | int | None = None,
         For an initializer that cannot be generated blockwise (Orthogonal).
     KeyboardInterrupt
         On Ctrl-C: the workers stop within one window, the temporary file is
-        removed and nothing is left under ``path``.
+        removed and nothing is left under ``path`` (an existing file stays
+        as it was).  A Ctrl-C during the final renames is held until they
+        are done, then raised: the file under ``path`` (and its sidecar) is
+        then complete.
 
     Notes
     -----
@@ -693,6 +699,11 @@ def _write_save(plan: _SavePlan, progress: ProgressArg, fsync: bool) -> None:
             side_file = _AtomicFile(sidecar_path(path), len(sidecar))
             _pwrite_all(side_file.fd, memoryview(sidecar), 0)
         with _deferred_sigint():
+            if side_file is not None:
+                # The old record goes first: a failure below leaves the table
+                # without a sidecar, never beside another table's record.
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(side_file.path)
             target.commit(fsync)
             if side_file is not None:
                 side_file.commit(fsync)
