@@ -413,12 +413,12 @@ class Initializer:
             raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
         # The kind of out's dtype is checked in native byte order; a byte-swapped
         # out of a good kind is a ValueError below, as in the fill API.
-        out_dtype = out.dtype.newbyteorder("=") if out is not None else None
         if dtype is None:
-            resolved = out_dtype if out is not None else (self._default_dtype or resolve_dtype(None))
+            resolved = (out.dtype.newbyteorder("=") if out is not None
+                        else self._default_dtype or resolve_dtype(None))
         else:
             resolved = resolve_dtype(dtype)
-            if out is not None and out_dtype != resolved:
+            if out is not None and out.dtype.newbyteorder("=") != resolved:
                 raise TypeError(f"out has dtype {out.dtype}, but dtype={resolved} was requested")
         if not self._accepts_dtype(resolved):
             kinds = _FLOAT_DTYPES if self._random else "numeric"
