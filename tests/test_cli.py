@@ -40,7 +40,7 @@ def test_round_trip_subprocess(tmp_path):
     assert r.returncode == 1 and "FAILED" in r.stdout
 
 
-@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float64"])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "BF16", "float64"])
 def test_init_safetensors_in_process(tmp_path, capsys, dtype):
     out = tmp_path / "m.safetensors"
     assert main(["init", "--shape", "300x7", "-i", "he_normal", "--dtype", dtype, "--seed", "5",
@@ -83,6 +83,8 @@ def test_unseeded_prints_the_drawn_seed(tmp_path, capsys):
     (["init", "--shape", "10,3", "-i", "@{d}/missing.json", "-o", "{d}/t.npy"], "cannot read"),
     (["init", "--shape", "10,3", "--dtype", "int8", "-o", "{d}/t.npy"], "--dtype"),
     (["init", "--shape", "10,3", "--dtype", "float7", "-o", "{d}/t.npy"], "--dtype"),
+    (["init", "--shape", "10,3", "--dtype", "<f4" if sys.byteorder == "big" else ">f4",
+      "-o", "{d}/t.npy"], "byte order"),
     (["init", "--shape", "10,3", "--seed", "-1", "-o", "{d}/t.npy"], "--seed"),
     (["init", "--shape", "10,3", "-o", "{d}/no/such/dir/t.npy"], "does not exist"),
     (["init", "--shape", "10,3", "-o", "{d}/t.bin"], ".npy or .safetensors"),

@@ -121,6 +121,8 @@ def test_bad_input():
         vdask.from_initializer(varinit.Zeros(), (3, -1))
     with pytest.raises(TypeError, match="int8"):
         vdask.from_initializer(varinit.GlorotUniform(seed=0), (3, 3), dtype="int8")
+    with pytest.raises(ValueError, match="byte order"):
+        vdask.from_initializer(varinit.Zeros(), (3,), dtype=np.dtype(np.float32).newbyteorder())
     with pytest.raises(NotImplementedError):
         vdask.from_initializer(varinit.Orthogonal(seed=0), (4, 4))
 

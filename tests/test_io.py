@@ -17,6 +17,7 @@ import pytest
 
 import varinit
 from varinit import _mapped, io
+from varinit._dtypes import table_dtype
 
 ml_dtypes = pytest.importorskip("ml_dtypes")
 BF16 = np.dtype(ml_dtypes.bfloat16)
@@ -193,7 +194,7 @@ def test_safetensors_several_tensors(tmp_path):
             assert (start + entry["data_offsets"][0]) % itemsize == 0, name
     data = Path(path).read_bytes()
     for name, (init, shape, *dt) in tensors.items():
-        dtype = io._resolve_dtype(dt[0] if dt else None)
+        dtype = table_dtype(dt[0] if dt else None)
         begin, end = header[name]["data_offsets"]
         assert data[start + begin:start + end] == raw(init.block(shape, (), dtype)).tobytes(), name
     assert b.seed.calls == 0               # saving does not advance a SeedGenerator
@@ -304,6 +305,8 @@ def listing(folder):
     (("t.npy", (3, 1.5)), TypeError, "integers"),
     (("t.npy", (3,), "int8"), TypeError, "int8"),
     (("t.npy", (3,), "float128"), TypeError, "dtype"),
+    (("t.npy", (3,), np.dtype(np.float32).newbyteorder()), ValueError, "byte order"),
+    (("t.npy", (3,), "bf16"), TypeError, "bf16"),
 ])
 def test_bad_arguments_create_nothing(tmp_path, args, exc, match):
     name, shape, *dtype = args
@@ -406,7 +409,7 @@ def test_progress_bad_type(tmp_path):
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 def test_fill_mapped_equals_full(tmp_path, monkeypatch, dtype):
     monkeypatch.setattr(_mapped, "MAPPED_WINDOW", 10_000)          # many windows, unaligned to pages
-    dtype = io._resolve_dtype(dtype)
+    dtype = table_dtype(dtype)
     init = varinit.HeNormal(seed=4)
     shape = (701, 33)
     mm = np.memmap(tmp_path / "m.bin", dtype=dtype, mode="w+", shape=shape)

@@ -160,7 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a name (glorot_uniform, he_normal, ...), a Keras config as JSON, "
                         "or @file.json (default: glorot_uniform)")
     p.add_argument("--dtype", default="float32",
-                   help="float16, bfloat16, float32 (default) or float64")
+                   help="float16, bfloat16 (or bf16, any case), float32 (default) "
+                        "or float64")
     p.add_argument("--seed", type=_seed, default=None,
                    help="integer seed (default: the config's; unseeded draws one and prints it)")
     p.add_argument("--out", "-o", required=True, help="output file, .npy or .safetensors")
@@ -213,13 +214,20 @@ def _threads_context(n: int | None) -> Any:
     return varinit.num_threads(n) if n is not None else contextlib.nullcontext()
 
 
+def _dtype_name(text: str) -> str:
+    """The command line's spelling of a dtype, as :func:`varinit.save` takes it:
+    ``bf16`` is accepted for ``bfloat16``, both in any case."""
+    return "bfloat16" if text.lower() in ("bf16", "bfloat16") else text
+
+
 def _cmd_init(args: argparse.Namespace) -> int:
     from . import io
+    from ._dtypes import table_dtype
 
     shape = parse_shape(args.shape)
     try:
-        dtype = io._resolve_dtype(args.dtype)
-    except TypeError as exc:
+        dtype = table_dtype(_dtype_name(args.dtype))
+    except (TypeError, ValueError) as exc:
         raise UsageError(f"bad --dtype {args.dtype!r}: {_one_line(exc)}") from None
     init = parse_initializer(args.initializer, args.seed)
     start = time.perf_counter()

@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
-from .initializers import TRUNCATED_STDDEV_FACTOR, VarianceScaling, resolve_dtype
+from ._dtypes import resolve_dtype
+from .initializers import TRUNCATED_STDDEV_FACTOR, VarianceScaling
 
 __all__ = ["variance_scaling_initializer", "xavier_initializer", "xavier_initializer_conv2d"]
 

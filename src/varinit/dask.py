@@ -23,7 +23,8 @@ import numpy as np
 
 from . import _threads
 from ._mapped import probe
-from .io import _check_initializer, _pinned, _pinned_config, _resolve_dtype, _resolve_shape
+from ._dtypes import table_dtype
+from .io import _check_initializer, _pinned, _pinned_config, _resolve_shape
 
 if TYPE_CHECKING:  # pragma: no cover
     import dask.array
@@ -113,7 +114,7 @@ def from_initializer(init: Any, shape: Sequence[int] | int, chunks: Any = "auto"
     """
     _check_initializer(init)
     shape = _resolve_shape(shape)
-    dtype = _resolve_dtype(dtype)
+    dtype = table_dtype(dtype)
     probe(init, shape, dtype)
     normalized = _da.core.normalize_chunks(chunks, shape, dtype=dtype) if shape else ()
     pinned = _pinned(init)

@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from . import _core, _fill, _mapped
+from ._dtypes import resolve_dtype
 from ._fans import AxesLike, ShapeLike, as_shape, check_axes, check_layout, compute_fans
 from ._seeds import FixedSeed, SeedGenerator, SeedLike, resolve_seed, seed_config
 
@@ -55,42 +56,6 @@ _SPAN_BLOCKS = 256
 # --------------------------------------------------------------------------
 # dtypes, numbers, boxes
 # --------------------------------------------------------------------------
-
-def _bfloat16() -> np.dtype:
-    try:
-        import ml_dtypes
-    except ImportError:  # pragma: no cover - ml_dtypes is a test dependency
-        raise TypeError("dtype bfloat16 needs the ml_dtypes package") from None
-    return np.dtype(ml_dtypes.bfloat16)
-
-
-def resolve_dtype(dtype: DTypeLike | None) -> np.dtype:
-    """Resolve a ``dtype`` argument.
-
-    Parameters
-    ----------
-    dtype : dtype-like or None
-        ``None`` means float32; the string ``"bfloat16"`` means
-        ``ml_dtypes.bfloat16``; anything else goes through ``numpy.dtype``.
-
-    Returns
-    -------
-    numpy.dtype
-
-    Raises
-    ------
-    TypeError
-        If ``dtype`` is not a numpy dtype (or bfloat16 without ``ml_dtypes``).
-    """
-    if dtype is None:
-        return np.dtype(np.float32)
-    if isinstance(dtype, str) and dtype == "bfloat16":
-        return _bfloat16()
-    try:
-        return np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"dtype {dtype!r} is not a numpy dtype") from None
-
 
 def _is_float_dtype(dtype: np.dtype) -> bool:
     return dtype.isnative and _core.dtype_code(dtype) in _fill.FLOAT_CODES

@@ -31,6 +31,7 @@ from typing import Any, Literal, Union
 import numpy as np
 
 from . import _mapped, _threads
+from ._dtypes import resolve_dtype, table_dtype
 from ._mapped import Window, probe, windows
 from ._version import __version__
 
@@ -66,31 +67,6 @@ class NotEnoughDiskSpace(OSError):
 # ---------------------------------------------------------------------------
 # Small helpers: dtypes, shapes, initializer access
 # ---------------------------------------------------------------------------
-
-def _bfloat16() -> np.dtype:
-    try:
-        import ml_dtypes
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise TypeError("dtype bfloat16 needs the ml_dtypes package "
-                        "(pip install ml_dtypes)") from None
-    return np.dtype(ml_dtypes.bfloat16)
-
-
-def _resolve_dtype(dtype: Any) -> np.dtype:
-    """The numpy dtype a table is written in (``None`` → float32)."""
-    if dtype is None:
-        return np.dtype(np.float32)
-    if isinstance(dtype, str) and dtype.lower() in ("bfloat16", "bf16"):
-        return _bfloat16()
-    try:
-        resolved = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"unsupported dtype {dtype!r}") from None
-    if resolved.name not in _SAFETENSORS_DTYPES:
-        raise TypeError(f"unsupported dtype {resolved}: tables are float16, bfloat16, "
-                        "float32 or float64")
-    return resolved.newbyteorder("=")
-
 
 def _resolve_shape(shape: Any) -> tuple[int, ...]:
     if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
@@ -550,7 +526,7 @@ def _collect(init_or_tensors: Any, shape: Any, dtype: Any, name: str) -> list[_T
     for key, init, shp, dt in specs:
         _check_initializer(init)
         shp = _resolve_shape(shp)
-        dt = _resolve_dtype(dt)
+        dt = table_dtype(dt)
         try:
             probe(init, shp, dt)
         except NotImplementedError as exc:
@@ -943,7 +919,7 @@ def verify(path: PathLike, *, progress: ProgressArg = False) -> VerifyReport:
             tr.problem = "tensor listed in the provenance is missing from the file"
             continue
         try:
-            dtype = _resolve_dtype(rec["dtype"])
+            dtype = table_dtype(rec["dtype"])
             shape = tuple(int(d) for d in rec["shape"])
         except (TypeError, ValueError, KeyError) as exc:
             tr.problem = f"bad provenance record: {exc}"
@@ -1069,7 +1045,7 @@ def load_npy(path: PathLike,
             record = json.load(f)
         dtypes = {t.get("dtype") for t in record.get("tensors", {}).values()}
         if dtypes == {"bfloat16"}:
-            array = array.view(_bfloat16())
+            array = array.view(resolve_dtype("bfloat16"))
     return array
 
 
