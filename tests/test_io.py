@@ -302,7 +302,7 @@ def listing(folder):
 @pytest.mark.parametrize("args, exc, match", [
     (("t.txt", (3,)), ValueError, "npy or .safetensors"),
     (("t.npy", (3, -1)), ValueError, "negative"),
-    (("t.npy", (3, 1.5)), TypeError, "integers"),
+    (("t.npy", (3, 1.5)), TypeError, "must be an integer"),
     (("t.npy", (3,), "int8"), TypeError, "int8"),
     (("t.npy", (3,), "float128"), TypeError, "dtype"),
     (("t.npy", (3,), np.dtype(np.float32).newbyteorder()), ValueError, "byte order"),

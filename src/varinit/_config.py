@@ -8,6 +8,7 @@ varinit counterpart, so ``STFT``, ``stft`` and ``STFTInitializer`` are absent.
 from __future__ import annotations
 
 import inspect
+import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -129,6 +130,54 @@ def deserialize(config: Mapping[str, Any] | str,
     if not isinstance(inner, Mapping):
         raise TypeError(f"the config of {name} must be a dict, got {type(inner).__name__}")
     return cls.from_config(dict(inner))
+
+
+def pin_seed(init: Any) -> Any:
+    """``init`` with its seed pinned to the fill seed its next call would use.
+
+    Parameters
+    ----------
+    init : Initializer or object with a ``block`` method
+        The initializer to pin.
+
+    Returns
+    -------
+    Initializer or object
+        ``Initializer._with_fixed_seed()``, read once: every window generated
+        from the result uses that seed, even if a shared ``SeedGenerator``
+        advances meanwhile.  Other objects with a ``block`` method are
+        returned as they are.
+    """
+    pin = getattr(init, "_with_fixed_seed", None)
+    return pin() if callable(pin) else init
+
+
+def pinned_config(pinned: Any) -> dict:
+    """:func:`serialize` of a :func:`pin_seed` initializer, as plain JSON data.
+
+    Parameters
+    ----------
+    pinned : Initializer
+        A result of :func:`pin_seed`.
+
+    Returns
+    -------
+    dict
+        Its config; the seed is the integer fill seed, so
+        :func:`deserialize` of the result regenerates exactly what
+        ``pinned.block`` produces.
+
+    Raises
+    ------
+    ValueError
+        If the config's seed is not an integer.
+    """
+    config = json.loads(json.dumps(serialize(pinned)))   # a JSON-safe deep copy
+    seed = config.get("config", {}).get("seed")
+    if seed is not None and not isinstance(seed, int):
+        raise ValueError(f"cannot record the seed of {type(pinned).__name__}: its config has "
+                         f"seed={seed!r}, not an integer fill seed")
+    return config
 
 
 def _array_initializer(array: np.ndarray) -> Callable[..., np.ndarray]:

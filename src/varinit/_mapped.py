@@ -67,6 +67,24 @@ def windows(shape: tuple[int, ...], max_elems: int) -> Iterator[Window]:
                          (1,) * split + (b - a,) + shape[split + 1:])
 
 
+def check_initializer(init: Any) -> None:
+    """Check ``init`` can be generated window by window.
+
+    Parameters
+    ----------
+    init : object
+        A varinit initializer, or any object with a ``block`` method.
+
+    Raises
+    ------
+    TypeError
+        If ``init`` has no callable ``block`` method.
+    """
+    if not callable(getattr(init, "block", None)):
+        raise TypeError(f"expected a varinit initializer (with .block()), got "
+                        f"{type(init).__name__}")
+
+
 def probe(init: Any, shape: tuple[int, ...], dtype: np.dtype) -> None:
     """Generate one element (or nothing) so bad shapes, dtypes and initializers
     that cannot work blockwise fail before any file is created."""

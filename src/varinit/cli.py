@@ -16,6 +16,8 @@ import sys
 import time
 from typing import Any, NoReturn
 
+from ._fans import as_shape
+
 __all__ = ["main", "build_parser", "parse_shape", "parse_initializer"]
 
 EXIT_OK = 0
@@ -55,7 +57,7 @@ def parse_shape(text: str) -> tuple[int, ...]:
     """
     cleaned = text.strip().strip("()[]").strip()
     if not cleaned:
-        return ()
+        return as_shape(())
     parts = re.split(r"\s*[,xX]\s*", cleaned)
     if parts and parts[-1] == "":
         parts = parts[:-1]                      # "1000," is a 1-d shape
@@ -65,7 +67,7 @@ def parse_shape(text: str) -> tuple[int, ...]:
             raise UsageError(f"bad --shape {text!r}: expected non-negative integers "
                              "separated by commas, e.g. 1000000,128")
         dims.append(int(part))
-    return tuple(dims)
+    return as_shape(dims)
 
 
 def parse_initializer(text: str, seed: int | None) -> Any:

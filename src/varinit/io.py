@@ -32,7 +32,9 @@ import numpy as np
 
 from . import _mapped, _threads
 from ._dtypes import resolve_dtype, table_dtype
-from ._mapped import Window, probe, windows
+from ._config import pin_seed, pinned_config
+from ._fans import as_shape
+from ._mapped import Window, check_initializer, probe, windows
 from ._version import __version__
 
 __all__ = [
@@ -68,23 +70,6 @@ class NotEnoughDiskSpace(OSError):
 # Small helpers: dtypes, shapes, initializer access
 # ---------------------------------------------------------------------------
 
-def _resolve_shape(shape: Any) -> tuple[int, ...]:
-    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
-        shape = (shape,)
-    try:
-        dims = tuple(shape)
-    except TypeError:
-        raise TypeError(f"shape must be a tuple of integers, got {shape!r}") from None
-    out = []
-    for d in dims:
-        if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
-            raise TypeError(f"shape must contain integers, got {shape!r}")
-        if d < 0:
-            raise ValueError(f"shape must not contain negative dimensions, got {shape!r}")
-        out.append(int(d))
-    return tuple(out)
-
-
 def _nbytes(shape: tuple[int, ...], dtype: np.dtype) -> int:
     return math.prod(shape) * dtype.itemsize
 
@@ -100,33 +85,6 @@ def _fmt_bytes(n: float) -> str:
 def _varinit() -> Any:
     import varinit
     return varinit
-
-
-def _pinned(init: Any) -> Any:
-    """``init`` with its seed pinned to the fill seed its next call would use
-    (``Initializer._with_fixed_seed``), read once: every window generated from
-    the result uses that seed, even if a shared ``SeedGenerator`` advances
-    meanwhile.  Other objects with a ``block`` method are returned as they are."""
-    pin = getattr(init, "_with_fixed_seed", None)
-    return pin() if callable(pin) else init
-
-
-def _pinned_config(pinned: Any) -> dict:
-    """``varinit.serialize`` of a :func:`_pinned` initializer, as plain JSON
-    data: its seed is the integer fill seed, so ``varinit.deserialize`` of
-    the result regenerates exactly what ``pinned.block`` produces."""
-    config = json.loads(json.dumps(_varinit().serialize(pinned)))   # a JSON-safe deep copy
-    seed = config.get("config", {}).get("seed")
-    if seed is not None and not isinstance(seed, int):
-        raise ValueError(f"cannot record the seed of {type(pinned).__name__}: its config has "
-                         f"seed={seed!r}, not an integer fill seed")
-    return config
-
-
-def _check_initializer(init: Any) -> None:
-    if not callable(getattr(init, "block", None)):
-        raise TypeError(f"expected a varinit initializer (with .block()), got "
-                        f"{type(init).__name__}")
 
 
 def _plan_workers(buffers_per_worker: int) -> tuple[int, int]:
@@ -524,8 +482,8 @@ def _collect(init_or_tensors: Any, shape: Any, dtype: Any, name: str) -> list[_T
         specs = [(name, init_or_tensors, shape, dtype)]
     tensors = []
     for key, init, shp, dt in specs:
-        _check_initializer(init)
-        shp = _resolve_shape(shp)
+        check_initializer(init)
+        shp = as_shape(shp)
         dt = table_dtype(dt)
         try:
             probe(init, shp, dt)
@@ -533,8 +491,8 @@ def _collect(init_or_tensors: Any, shape: Any, dtype: Any, name: str) -> list[_T
             raise NotImplementedError(f"tensor {key!r}: {type(init).__name__} cannot be "
                                       f"generated blockwise, so it cannot be streamed to a "
                                       f"file ({exc})") from None
-        pinned = _pinned(init)
-        tensors.append(_Tensor(key, pinned, shp, dt, _pinned_config(pinned)))
+        pinned = pin_seed(init)
+        tensors.append(_Tensor(key, pinned, shp, dt, pinned_config(pinned)))
     return tensors
 
 
@@ -1089,9 +1047,9 @@ def fill_mapped(init: Any, out: np.ndarray, *, progress: ProgressArg = False) ->
     Ctrl-C stops it between windows (or within one, as any fill) and leaves
     the file partly written: it is the caller's file, not a temporary.
     """
-    _check_initializer(init)
+    check_initializer(init)
     _check_progress(progress)
-    pinned = _pinned(init)
+    pinned = pin_seed(init)
     if not _fill_windows(pinned, out, progress, threshold=0):
         plain = out.view(np.ndarray) if isinstance(out, np.ndarray) else out
         pinned(out=plain)
@@ -1115,7 +1073,7 @@ def fill_mapped_windows(init: Any, out: Any, *, progress: ProgressArg = False,
     advanced meanwhile (by another thread) does not change the result.
     """
     _check_progress(progress)
-    return _fill_windows(_pinned(init), out, progress, threshold)
+    return _fill_windows(pin_seed(init), out, progress, threshold)
 
 
 def _fill_windows(pinned: Any, out: Any, progress: ProgressArg, threshold: int) -> bool:
