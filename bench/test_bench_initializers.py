@@ -33,8 +33,7 @@ import numpy as np
 import pytest
 
 import varinit
-
-C = 0.87962566103423978
+from varinit.initializers import TRUNCATED_STDDEV_FACTOR
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,7 @@ def _numpy_recipe(workload: Workload) -> Callable[[], np.ndarray]:
         return lambda: rng.uniform(-limit, limit, shape).astype(np.float32)
     if workload.initializer == "RandomUniform":
         return lambda: rng.uniform(-0.05, 0.05, shape).astype(np.float32)
-    sigma = math.sqrt(2.0 / fan_in) / C
+    sigma = math.sqrt(2.0 / fan_in) / TRUNCATED_STDDEV_FACTOR
 
     def truncated() -> np.ndarray:
         n = math.prod(shape)

@@ -41,6 +41,7 @@ import numpy as np
 
 from . import _core, _dispatch, _fill
 from ._threads import get_num_threads, num_threads
+from .initializers import TRUNCATED_STDDEV_FACTOR
 from ._version import __version__
 
 __all__ = [
@@ -57,7 +58,7 @@ DEFAULT_REPEATS = 5
 # std of a standard normal truncated to +-2 so the result has variance 2/fan.
 UNIFORM_LIMIT = math.sqrt(6.0 / 16384)
 NORMAL_STDDEV = math.sqrt(2.0 / 16384)
-TRUNCATED_STDDEV = math.sqrt(2.0 / 16384) / 0.87962566103423978
+TRUNCATED_STDDEV = math.sqrt(2.0 / 16384) / TRUNCATED_STDDEV_FACTOR
 
 SEED = 12345
 NEW_ARRAY_COLS = 8192
