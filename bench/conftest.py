@@ -76,10 +76,8 @@ class Reference:
 
     def get(self, spec: _bench.Spec) -> _bench.Result:
         if spec not in self.results:
-            fn = _bench.make_runner(spec, self.buffers)
-            fn()
-            times = [_bench.time_call(fn) for _ in range(self.rounds)]
-            self.results[spec] = _bench.Result(spec, self.buffers.n, times)
+            result, = _bench.measure([spec], self.buffers.n, self.rounds, buffers=self.buffers)
+            self.results[spec] = result
         return self.results[spec]
 
 

@@ -74,6 +74,44 @@ DOCS_START = "<!-- results:start (written by bench/report.py) -->"
 DOCS_END = "<!-- results:end -->"
 
 
+METHOD = (
+    "Method: every in-place row writes into one preallocated, pre-touched buffer per dtype; "
+    "each row is called once to warm up, then timed in interleaved rounds with the other "
+    "rows of its workload. Gs/s = 10⁹ samples/s of the best call; *ratio vs numpy* = "
+    "numpy's best time ÷ the row's best time in the same run (> 1: faster), *ratio "
+    "(medians)* the same with medians; *of buf.fill* = rate ÷ `buf.fill` rate of the same "
+    "dtype; *spread* = median ÷ best − 1. numpy rows with 2+ threads use numpy's documented "
+    "recipe (`SeedSequence.spawn`, one generator per thread, a thread pool). The new-array "
+    "row is compared with `np.empty(shape)` + `fill`.")
+
+
+def _run_line(meta: dict) -> str:
+    """Machine and method of the run, with the parallel capacity at its end."""
+    return (_bench.describe_run(meta["n"], meta["repeats"], meta["machine"], meta["capacity"])
+            + (f" At the end: {meta['capacity_end']:.2f}×." if meta.get("capacity_end") else ""))
+
+
+def _origin(meta: dict, verb: str, sep: str) -> str:
+    """``"<verb> <date> by `<command>` at commit `<c>`"`` plus ``sep``."""
+    return (f"{verb} {meta['date']} {'by' if verb == 'Generated' else 'with'} "
+            f"`{meta['command']}`"
+            + (f" at commit `{meta['commit']}`{sep}" if meta.get("commit") else sep))
+
+
+def _results_block(results: list[_bench.Result], chart: str, headlines_title: str) -> list[str]:
+    """Chart, table and headline ratios: the part results.md and the docs share."""
+    return [
+        f"![samples/s per workload]({chart})",
+        "",
+        _bench.markdown_table(results),
+        "",
+        headlines_title,
+        "",
+        *_headlines(results),
+        "",
+    ]
+
+
 def update_docs(results: list[_bench.Result], meta: dict, path: Path) -> bool:
     """Replace the generated block of ``docs/benchmarks.md`` with this run's figures.
 
@@ -88,19 +126,9 @@ def update_docs(results: list[_bench.Result], meta: dict, path: Path) -> bool:
     block = "\n".join([
         DOCS_START,
         "",
-        f"Measured {meta['date']} with `{meta['command']}`"
-        + (f" at commit `{meta['commit']}`. " if meta.get("commit") else ". ")
-        + _bench.describe_run(meta["n"], meta["repeats"], meta["machine"], meta["capacity"])
-        + (f" At the end: {meta['capacity_end']:.2f}×." if meta.get("capacity_end") else ""),
+        _origin(meta, "Measured", ". ") + _run_line(meta),
         "",
-        f"![samples/s per workload]({chart})",
-        "",
-        _bench.markdown_table(results),
-        "",
-        "Headline ratios of this run:",
-        "",
-        *_headlines(results),
-        "",
+        *_results_block(results, chart, "Headline ratios of this run:"),
         DOCS_END,
     ])
     head, rest = text.split(DOCS_START, 1)
@@ -114,29 +142,13 @@ def write_markdown(results: list[_bench.Result], meta: dict, path: Path) -> None
     text = [
         "# varinit benchmark results",
         "",
-        f"Generated {meta['date']} by `{meta['command']}`"
-        + (f" at commit `{meta['commit']}`." if meta.get("commit") else "."),
+        _origin(meta, "Generated", "."),
         "",
-        _bench.describe_run(meta["n"], meta["repeats"], meta["machine"], meta["capacity"])
-        + (f" At the end: {meta['capacity_end']:.2f}×." if meta.get("capacity_end") else ""),
+        _run_line(meta),
         "",
-        "Method: every in-place row writes into one preallocated, pre-touched buffer per dtype; "
-        "each row is called once to warm up, then timed in interleaved rounds with the other "
-        "rows of its workload. Gs/s = 10⁹ samples/s of the best call; *ratio vs numpy* = "
-        "numpy's best time ÷ the row's best time in the same run (> 1: faster), *ratio "
-        "(medians)* the same with medians; *of buf.fill* = rate ÷ `buf.fill` rate of the same "
-        "dtype; *spread* = median ÷ best − 1. numpy rows with 2+ threads use numpy's documented "
-        "recipe (`SeedSequence.spawn`, one generator per thread, a thread pool). The new-array "
-        "row is compared with `np.empty(shape)` + `fill`.",
+        METHOD,
         "",
-        "![samples/s per workload](chart.png)",
-        "",
-        _bench.markdown_table(results),
-        "",
-        "## Headline ratios (this run)",
-        "",
-        *_headlines(results),
-        "",
+        *_results_block(results, "chart.png", "## Headline ratios (this run)"),
     ]
     path.write_text("\n".join(text), encoding="utf-8")
 

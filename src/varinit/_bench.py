@@ -46,7 +46,7 @@ from ._version import __version__
 
 __all__ = [
     "WORKLOADS", "Workload", "Spec", "Result", "Buffers",
-    "specs", "make_runner", "measure", "ratio_table", "text_table",
+    "specs", "make_runner", "measure", "reference_specs", "derive", "ratio_table", "text_table",
     "markdown_table", "machine_info", "parallel_capacity", "run_bench",
 ]
 
@@ -506,6 +506,32 @@ def _baseline_for(spec: Spec, done: Sequence[Result]) -> Result | None:
     return ones[0] if ones else None
 
 
+def reference_specs(spec: Spec) -> list[Spec]:
+    """The rows :func:`derive` compares ``spec`` with.
+
+    Parameters
+    ----------
+    spec : Spec
+        A row of :func:`specs`.
+
+    Returns
+    -------
+    list of Spec
+        Its baseline (numpy's ``Generator`` with the same threads, or
+        ``np.empty+fill`` for a new array; none for ``buf.fill`` rows) and
+        the one-thread ``buf.fill`` row of its dtype.
+    """
+    w = WORKLOADS[spec.workload]
+    memset = next(name for name, m in WORKLOADS.items()
+                  if m.kind == "memset" and m.dtype == w.dtype)
+    refs = [Spec(memset, "numpy", "buf.fill", 1)]
+    if w.kind == "new":
+        refs.insert(0, Spec(spec.workload, "numpy", "np.empty+fill", 1))
+    elif w.kind != "memset":
+        refs.insert(0, Spec(spec.workload, "numpy", "Generator", spec.threads))
+    return refs
+
+
 def derive(results: list[Result]) -> list[Result]:
     """Fill in each result's ratio to its baseline and fraction of ``buf.fill``.
 
@@ -535,7 +561,8 @@ def derive(results: list[Result]) -> list[Result]:
 
 
 def measure(rows: Sequence[Spec], n: int = DEFAULT_SIZE, repeats: int = DEFAULT_REPEATS,
-            budget: float = 15.0, progress: Callable[[str], None] | None = None) -> list[Result]:
+            budget: float = 15.0, progress: Callable[[str], None] | None = None,
+            buffers: Buffers | None = None) -> list[Result]:
     """Time every row, workload by workload, in interleaved rounds.
 
     Parameters
@@ -551,6 +578,10 @@ def measure(rows: Sequence[Spec], n: int = DEFAULT_SIZE, repeats: int = DEFAULT_
         ``trunc_normal_``) is timed fewer times, but at least twice.
     progress : callable, optional
         Receives one line per finished row.
+    buffers : Buffers, optional
+        Warm buffers to write into (their ``n`` must equal ``n``); they are
+        left to the caller.  By default the buffers are made here and
+        released at the end.
 
     Returns
     -------
@@ -559,12 +590,17 @@ def measure(rows: Sequence[Spec], n: int = DEFAULT_SIZE, repeats: int = DEFAULT_
     """
     if n < 1 or repeats < 1:
         raise ValueError("n and repeats must be at least 1")
-    buffers = Buffers(n)
+    own = buffers is None
+    if buffers is None:
+        buffers = Buffers(n)
+    elif buffers.n != n:
+        raise ValueError(f"buffers hold {buffers.n} elements, not n={n}")
     results: list[Result] = []
     order = list(dict.fromkeys(s.workload for s in rows))
     for name in order:
         group = [s for s in rows if s.workload == name]
-        buffers.release(keep=(WORKLOADS[name].dtype,))
+        if own:
+            buffers.release(keep=(WORKLOADS[name].dtype,))
         runners = [make_runner(s, buffers) for s in group]
         warm = [time_call(fn) for fn in runners]
         quota = [max(2, min(repeats, int(budget / max(w, 1e-9)))) for w in warm]
@@ -580,7 +616,8 @@ def measure(rows: Sequence[Spec], n: int = DEFAULT_SIZE, repeats: int = DEFAULT_
                 r = results[-1]
                 progress(f"{s.workload:<22} {s.library:<8} {s.path:<14} T{s.threads}: "
                          f"{r.rate / 1e9:7.3f} Gs/s (best of {len(t)}, spread {r.spread:.1%})")
-    buffers.release()
+    if own:
+        buffers.release()
     return derive(results)
 
 
