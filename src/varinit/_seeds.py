@@ -37,7 +37,10 @@ def _u64(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
         raise ValueError(f"{what} should be an instance of `varinit.SeedGenerator()`, "
                          f"an integer, None or a numpy.random.Generator. Received: seed={value!r}")
-    value = operator.index(value)
+    return _in_u64_range(operator.index(value), what)
+
+
+def _in_u64_range(value: int, what: str) -> int:
     if not 0 <= value <= _MASK64:
         raise ValueError(f"{what} must be in [0, 2**64), got {value}")
     return value
@@ -111,7 +114,8 @@ class SeedGenerator:
         elif isinstance(seed, bool) or not isinstance(seed, (numbers.Integral, np.integer)):
             raise ValueError(f"Argument `seed` must be an integer. Received: seed={seed!r}")
         else:
-            self._initial_seed = seed = _u64(seed, "SeedGenerator seed")
+            # the type is checked just above, with Keras's message
+            self._initial_seed = seed = _in_u64_range(operator.index(seed), "SeedGenerator seed")
         if name is None:
             name = f"seed_generator_{next(_names)}"
         elif not isinstance(name, str):

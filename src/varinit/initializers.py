@@ -174,18 +174,14 @@ class _StreamPlan(_Plan):
     """One fill-API call: ``fill_<distribution>(out, a, b, seed=..., offset=...)``.
 
     ``distribution`` is ``"uniform"`` (``a, b = low, high``), ``"normal"`` or
-    ``"truncated_normal"`` (``a, b = mean, stddev``).  This is the single
-    place that maps a distribution to a fill call; the kernel parameters are
-    computed (and checked against the dtype) once, here, so that filling many
-    small runs costs one kernel call each.
+    ``"truncated_normal"`` (``a, b = mean, stddev``).  The kernel parameters
+    are computed (and checked against the dtype) once, here, so that filling
+    many small runs costs one kernel call each.
     """
-
-    FILL_FUNCTIONS = {"uniform": "fill_uniform", "normal": "fill_normal",
-                      "truncated_normal": "fill_truncated_normal"}
 
     def __init__(self, shape: tuple[int, ...], dtype: np.dtype, distribution: str,
                  a: float, b: float) -> None:
-        self.shape, self.dtype, self.distribution, self.a, self.b = shape, dtype, distribution, a, b
+        self.shape, self.dtype = shape, dtype
         self.code = _core.dtype_code(dtype)
         if distribution == "uniform":
             self.kernel = _core.DIST_UNIFORM
@@ -196,11 +192,6 @@ class _StreamPlan(_Plan):
                                               truncate=distribution == "truncated_normal")
         else:  # pragma: no cover - initializers only build the three above
             raise ValueError(f"unknown distribution {distribution!r}")
-
-    @property
-    def fill_function(self) -> str:
-        """Name of the public fill function this plan is equal to."""
-        return self.FILL_FUNCTIONS[self.distribution]
 
     def _fill_run(self, flat_out: np.ndarray, offset: int, seed: int) -> None:
         _fill._run(flat_out, self.code, self.kernel, self.params, seed, offset)
@@ -251,7 +242,7 @@ class _StreamPlan(_Plan):
         unique, inverse = np.unique(flat_ids, return_inverse=True)
         # Sorted distinct ids can be written in place; otherwise each distinct
         # row is generated once and gathered.
-        in_place = len(unique) == len(flat_ids) and bool(np.all(np.diff(flat_ids) > 0))
+        in_place = bool(np.all(np.diff(flat_ids) > 0))      # increasing, so distinct
         target = out if in_place else np.empty((len(unique),) + self.shape[1:], self.dtype)
         self._fill_runs(target.reshape(-1), unique * row_size, row_size, seed)
         if not in_place:
