@@ -4,32 +4,14 @@ Functional checks on tiny buffers only: no test here asserts a speed.
 """
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
 
 import varinit
-from varinit import _dispatch
+from varinit import _bench, _dispatch
 
 
-@pytest.fixture(scope="module")
-def _bench():
-    """varinit._bench, unloaded again afterwards if it was not loaded before.
-
-    Other tests (the CLI's) check what happens when the module is missing,
-    so this file must not leave it imported behind them.
-    """
-    loaded = "varinit._bench" in sys.modules
-    import varinit._bench as module
-    yield module
-    if not loaded:
-        sys.modules.pop("varinit._bench", None)
-        if getattr(varinit, "_bench", None) is module:
-            delattr(varinit, "_bench")
-
-
-def test_every_available_kernel_has_rows(_bench):
+def test_every_available_kernel_has_rows():
     rows = _bench.specs(threads=[1, 2], torch=False)
     for kernel in _dispatch.available_kernels():
         for workload in ("uniform f32", "truncated normal f32", "normal f32",
@@ -42,14 +24,14 @@ def test_every_available_kernel_has_rows(_bench):
         assert group[0].library == "numpy"
 
 
-def test_unknown_workload_is_refused(_bench):
+def test_unknown_workload_is_refused():
     with pytest.raises(ValueError, match="unknown workload"):
         _bench.specs(workloads=["nope"])
 
 
 @pytest.mark.parametrize("kind", ["uniform", "normal", "truncated"])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_numpy_recipes_write_the_right_distribution(_bench, kind, threads):
+def test_numpy_recipes_write_the_right_distribution(kind, threads):
     buffers = _bench.Buffers(1 << 16)
     name = {"uniform": "uniform f32", "normal": "normal f32",
             "truncated": "truncated normal f32"}[kind]
@@ -64,7 +46,7 @@ def test_numpy_recipes_write_the_right_distribution(_bench, kind, threads):
 
 
 @pytest.mark.parametrize("kernel", _dispatch.available_kernels())
-def test_varinit_rows_write_what_the_public_api_writes(_bench, kernel):
+def test_varinit_rows_write_what_the_public_api_writes(kernel):
     buffers = _bench.Buffers(5000)
     buf = buffers.get("float64")
     _bench.make_runner(_bench.Spec("truncated normal f64", "varinit", kernel, 2), buffers)()
@@ -73,7 +55,7 @@ def test_varinit_rows_write_what_the_public_api_writes(_bench, kernel):
     assert np.array_equal(buf, expected)
 
 
-def test_measure_and_tables(_bench):
+def test_measure_and_tables():
     rows = _bench.specs(threads=[1], kernels=["scalar"], torch=False,
                         workloads=["uniform f32", "buf.fill f32", "new array f32"])
     results = _bench.measure(rows, n=1 << 14, repeats=2)
@@ -91,7 +73,7 @@ def test_measure_and_tables(_bench):
     assert md.count("\n") == len(results) + 1 and "`buf.fill(0.5)`" in md
 
 
-def test_run_bench_prints_a_table(_bench, capsys):
+def test_run_bench_prints_a_table(capsys):
     status = _bench.run_bench(["--size", "2**12", "--repeats", "1", "--threads", "1,2",
                                "--no-torch", "--quiet", "--workloads", "uniform f32,normal f32"])
     assert status == 0
@@ -106,17 +88,17 @@ def test_run_bench_prints_a_table(_bench, capsys):
     (["--workloads", "nosuch"], "unknown workload"),
     (["--repeats", "0"], "at least 1"),
 ])
-def test_run_bench_bad_arguments(_bench, argv, message, capsys):
+def test_run_bench_bad_arguments(argv, message, capsys):
     assert _bench.run_bench(argv + ["--quiet", "--no-torch"]) == 2
     assert message in capsys.readouterr().err
 
 
-def test_run_bench_help(_bench, capsys):
+def test_run_bench_help(capsys):
     assert _bench.run_bench(["--help"]) == 0
     assert "--size" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("text, value", [("67108864", 1 << 26), ("2**26", 1 << 26),
                                          ("2^20", 1 << 20), ("1_000", 1000)])
-def test_size_argument(_bench, text, value):
+def test_size_argument(text, value):
     assert _bench._size(text) == value

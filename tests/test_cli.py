@@ -172,13 +172,6 @@ def test_info(capsys):
     assert json.loads(capsys.readouterr().out)["stream_version"] == varinit.STREAM_VERSION
 
 
-def test_bench_missing_is_a_clear_message(capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, "varinit._bench", None)
-    monkeypatch.delattr(varinit, "_bench", raising=False)   # imported earlier in this process
-    assert main(["bench"]) == 1
-    assert "benchmark is not available" in capsys.readouterr().err
-
-
 def test_bench_passes_its_arguments(monkeypatch):
     import types
     got = []

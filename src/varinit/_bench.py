@@ -41,12 +41,12 @@ import numpy as np
 
 from . import _core, _dispatch, _fill
 from ._threads import get_num_threads, num_threads
-from .initializers import TRUNCATED_STDDEV_FACTOR
 from ._version import __version__
+from .initializers import TRUNCATED_STDDEV_FACTOR, GlorotUniform
 
 __all__ = [
     "WORKLOADS", "Workload", "Spec", "Result", "Buffers",
-    "specs", "make_runner", "measure", "reference_specs", "derive", "ratio_table", "text_table",
+    "specs", "make_runner", "measure", "reference_specs", "derive", "text_table",
     "markdown_table", "machine_info", "parallel_capacity", "run_bench",
 ]
 
@@ -118,8 +118,7 @@ class Spec:
         w = WORKLOADS[self.workload]
         if self.library == "varinit":
             if w.kind == "new":
-                return ("GlorotUniform(seed)(shape)" if _has_initializers()
-                        else "fill_uniform(np.empty(shape), -a, a)")
+                return "GlorotUniform(seed)(shape)"
             return {"uniform": "fill_uniform", "normal": "fill_normal",
                     "truncated": "fill_truncated_normal"}[w.kind]
         if self.library == "torch":
@@ -183,11 +182,6 @@ class Result:
 # --------------------------------------------------------------------------
 # Which rows exist
 # --------------------------------------------------------------------------
-
-def _has_initializers() -> bool:
-    import varinit
-    return hasattr(varinit, "GlorotUniform")
-
 
 def torch_available() -> bool:
     """True if torch is installed (it is optional: its rows are left out without it).
@@ -412,21 +406,12 @@ def _new_array_runner(spec: Spec, n: int) -> Callable[[], object]:
             out.fill(0.5)
             return out
         return numpy_new
-    import varinit
-    if _has_initializers():
-        init = varinit.GlorotUniform(seed=SEED)
+    init = GlorotUniform(seed=SEED)
 
-        def varinit_new() -> np.ndarray:
-            with num_threads(spec.threads):
-                return init(shape, dtype="float32")
-        return varinit_new
-    fans = shape if len(shape) == 2 else (n, n)
-    limit = math.sqrt(6.0 / (fans[0] + fans[1]))
-
-    def varinit_fill_new() -> np.ndarray:
+    def varinit_new() -> np.ndarray:
         with num_threads(spec.threads):
-            return _fill.fill_uniform(np.empty(shape, np.float32), -limit, limit, seed=SEED)
-    return varinit_fill_new
+            return init(shape, dtype="float32")
+    return varinit_new
 
 
 def make_runner(spec: Spec, buffers: Buffers) -> Callable[[], object]:
@@ -779,23 +764,6 @@ def markdown_table(results: Sequence[Result]) -> str:
         call = "`" + r.spec.call.replace("|", "\\|") + "`"
         lines.append("| " + " | ".join(row[:4] + [call] + row[4:]) + " |")
     return "\n".join(lines)
-
-
-def ratio_table(results: Sequence[Result]) -> list[tuple[str, str, int, float | None]]:
-    """The ratios of the varinit rows, for summaries.
-
-    Parameters
-    ----------
-    results : sequence of Result
-        From :func:`measure`.
-
-    Returns
-    -------
-    list of tuple
-        ``(workload, path, threads, ratio)`` per varinit row.
-    """
-    return [(r.spec.workload, r.spec.path, r.spec.threads, r.ratio)
-            for r in results if r.spec.library == "varinit"]
 
 
 def describe_run(n: int, repeats: int, info: dict, capacity: float | None) -> str:

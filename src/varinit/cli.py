@@ -283,14 +283,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(rest: list[str]) -> int:
-    try:
-        from . import _bench
-        run_bench = _bench.run_bench
-    except (ImportError, AttributeError):
-        print("varinit: the benchmark is not available in this installation "
-              "(varinit._bench.run_bench is missing)", file=sys.stderr)
-        return EXIT_FAILED
-    return int(run_bench(rest) or 0)
+    from . import _bench
+    return int(_bench.run_bench(rest) or 0)
 
 
 def main(argv: list[str] | None = None) -> int:
