@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from . import initializers as _init
+from ._dtypes import resolve_dtype
+from ._fans import as_shape
 from .initializers import Initializer
 
 __all__ = ["get", "serialize", "deserialize", "ALL_OBJECTS_DICT"]
@@ -184,11 +186,10 @@ def _array_initializer(array: np.ndarray) -> Callable[..., np.ndarray]:
     stored = np.asarray(array)
 
     def initialize_fn(shape: Any, dtype: Any = None) -> np.ndarray:
-        from ._fans import as_shape
         if as_shape(shape) != stored.shape:
             raise ValueError(f"Expected `shape` to be {stored.shape} for direct tensor as "
                              f"initializer. Received shape={shape}")
-        return stored.astype(_init.resolve_dtype(dtype))
+        return stored.astype(resolve_dtype(dtype))
 
     return initialize_fn
 

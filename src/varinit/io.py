@@ -32,7 +32,8 @@ import numpy as np
 
 from . import _mapped, _threads
 from ._dtypes import resolve_dtype, table_dtype
-from ._config import pin_seed, pinned_config
+from ._config import deserialize, pin_seed, pinned_config
+from ._core import STREAM_VERSION
 from ._fans import as_shape
 from ._mapped import Window, check_initializer, probe, windows
 from ._version import __version__
@@ -57,7 +58,6 @@ MAX_WINDOW = 16 << 20
 MIN_WINDOW = 1 << 20
 
 _SAFETENSORS_DTYPES = {"float16": "F16", "float32": "F32", "float64": "F64", "bfloat16": "BF16"}
-_DTYPE_FROM_SAFETENSORS = {v: k for k, v in _SAFETENSORS_DTYPES.items()}
 _SIDECAR_SUFFIX = ".varinit.json"
 
 
@@ -80,11 +80,6 @@ def _fmt_bytes(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n} B"  # pragma: no cover
-
-
-def _varinit() -> Any:
-    import varinit
-    return varinit
 
 
 def _plan_workers(buffers_per_worker: int) -> tuple[int, int]:
@@ -407,12 +402,11 @@ class _Tensor:
 
 def _provenance(tensors: Sequence[_Tensor], file_format: str) -> dict:
     import datetime
-    vi = _varinit()
     return {
         "format": PROVENANCE_FORMAT,
         "file_format": file_format,
         "varinit_version": __version__,
-        "stream_version": int(vi.STREAM_VERSION),
+        "stream_version": int(STREAM_VERSION),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "tensors": {t.name: t.record() for t in tensors},
     }
@@ -853,7 +847,6 @@ def verify(path: PathLike, *, progress: ProgressArg = False) -> VerifyReport:
     """
     path = os.fspath(path)
     record = provenance(path)
-    vi = _varinit()
     report = VerifyReport(path, provenance=record)
     fmt = _file_format(path)
     file_size = os.path.getsize(path)
@@ -868,9 +861,9 @@ def verify(path: PathLike, *, progress: ProgressArg = False) -> VerifyReport:
     for name, rec in record["tensors"].items():
         tr = TensorReport(name, ok=False)
         report.tensors[name] = tr
-        if int(record.get("stream_version", -1)) != int(vi.STREAM_VERSION):
+        if int(record.get("stream_version", -1)) != int(STREAM_VERSION):
             tr.problem = (f"written with stream version {record.get('stream_version')}, this "
-                          f"varinit {__version__} generates stream version {vi.STREAM_VERSION}")
+                          f"varinit {__version__} generates stream version {STREAM_VERSION}")
             continue
         entry = layout.get(name)
         if entry is None:
@@ -900,7 +893,7 @@ def verify(path: PathLike, *, progress: ProgressArg = False) -> VerifyReport:
             tr.problem = "file is truncated or its data offsets are wrong"
             continue
         try:
-            init = vi.deserialize(rec["initializer"])
+            init = deserialize(rec["initializer"])
         except Exception as exc:  # noqa: BLE001 - reported, not raised
             tr.problem = f"cannot rebuild the initializer: {exc}"
             continue
