@@ -87,10 +87,24 @@ def test_run_bench_prints_a_table(capsys):
     (["--kernels", "nosuch"], "not available"),
     (["--workloads", "nosuch"], "unknown workload"),
     (["--repeats", "0"], "at least 1"),
+    (["--workloads", ","], "no workloads"),
 ])
 def test_run_bench_bad_arguments(argv, message, capsys):
     assert _bench.run_bench(argv + ["--quiet", "--no-torch"]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_measure_leaves_no_thread_pool_or_torch_setting_behind():
+    with_torch = _bench.torch_available()
+    rows = _bench.specs(threads=[2], torch=with_torch,
+                        workloads=["uniform f32", "buf.fill f32"])
+    if with_torch:
+        import torch
+        torch.set_num_threads(1)            # the torch rows set 2
+    _bench.measure(rows, n=1 << 12, repeats=2)
+    assert _bench._pools == {}
+    if with_torch:
+        assert torch.get_num_threads() == 1
 
 
 def test_run_bench_help(capsys):

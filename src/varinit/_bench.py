@@ -321,6 +321,15 @@ def _pool(threads: int) -> ThreadPoolExecutor:
         return _pools[threads]
 
 
+def _shutdown_pools() -> None:
+    """Shut the numpy thread pools down (a later :func:`_pool` makes new ones)."""
+    with _pools_lock:
+        pools = list(_pools.values())
+        _pools.clear()
+    for pool in pools:
+        pool.shutdown(wait=True)
+
+
 def _numpy_truncated(rng: np.random.Generator, flat: np.ndarray, stddev: float) -> None:
     """numpy's usual recipe: standard normals, redraw those beyond 2, scale."""
     rng.standard_normal(dtype=flat.dtype, out=flat)
@@ -376,9 +385,22 @@ def _varinit_params(kind: str, code: int) -> tuple[int, dict]:
     return _core.DIST_NORMAL, _fill.normal_params(0.0, TRUNCATED_STDDEV, code, truncate=True)
 
 
+# torch's thread count before the first torch row changed it (restored by
+# _restore_torch_threads).
+_torch_threads_before: list[int] = []
+
+
+def _restore_torch_threads() -> None:
+    if _torch_threads_before:
+        import torch
+        torch.set_num_threads(_torch_threads_before.pop())
+
+
 def _torch_runner(kind: str, buf: np.ndarray, threads: int) -> Callable[[], object]:
     import torch
 
+    if not _torch_threads_before:
+        _torch_threads_before.append(torch.get_num_threads())
     t = torch.from_numpy(buf)           # shares buf's memory
     torch.manual_seed(SEED)
     a, s = UNIFORM_LIMIT, TRUNCATED_STDDEV
@@ -575,11 +597,20 @@ def measure(rows: Sequence[Spec], n: int = DEFAULT_SIZE, repeats: int = DEFAULT_
     """
     if n < 1 or repeats < 1:
         raise ValueError("n and repeats must be at least 1")
+    if buffers is not None and buffers.n != n:
+        raise ValueError(f"buffers hold {buffers.n} elements, not n={n}")
+    try:
+        return _measure(rows, n, repeats, budget, progress, buffers)
+    finally:
+        _shutdown_pools()
+        _restore_torch_threads()
+
+
+def _measure(rows: Sequence[Spec], n: int, repeats: int, budget: float,
+             progress: Callable[[str], None] | None, buffers: Buffers | None) -> list[Result]:
     own = buffers is None
     if buffers is None:
         buffers = Buffers(n)
-    elif buffers.n != n:
-        raise ValueError(f"buffers hold {buffers.n} elements, not n={n}")
     results: list[Result] = []
     order = list(dict.fromkeys(s.workload for s in rows))
     for name in order:
@@ -911,13 +942,20 @@ def run_bench(argv: list[str]) -> int:
     except ValueError as exc:
         print(f"varinit bench: {exc}", file=sys.stderr)
         return 2
+    if not rows:
+        print("varinit bench: no workloads to run (--workloads names none); known: "
+              + ", ".join(WORKLOADS), file=sys.stderr)
+        return 2
     info = machine_info()
     threads = sorted({s.threads for s in rows})
-    capacity = parallel_capacity(max(threads)) if max(threads) > 1 else None
+    try:
+        capacity = parallel_capacity(max(threads)) if max(threads) > 1 else None
+    finally:
+        _shutdown_pools()
     print("varinit bench: " + describe_run(args.size, args.repeats, info, capacity))
     progress = None if args.quiet else (lambda line: print("  " + line, file=sys.stderr,
                                                             flush=True))
-    results = measure(rows, args.size, args.repeats, progress=progress)
+    results = measure(rows, args.size, args.repeats, progress=progress)   # shuts its pools
     print()
     print(markdown_table(results) if args.markdown else text_table(results))
     print("\nratio = the baseline's best time / this row's best time, same workload, same run "
