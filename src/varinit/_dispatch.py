@@ -12,7 +12,13 @@ KNOWN_KERNELS = ("scalar", "avx2", "avx512")
 
 
 def available_kernels() -> list[str]:
-    """Kernel tables compiled in and runnable on this machine, slowest first."""
+    """Kernel tables compiled in and runnable on this machine.
+
+    Returns
+    -------
+    list of str
+        Names from :data:`KNOWN_KERNELS`, slowest first (``"scalar"`` always).
+    """
     return [name for name in KNOWN_KERNELS if _core.missing_features(name) == ""]
 
 
@@ -36,5 +42,12 @@ _ACTIVE = _choose()
 
 
 def active_kernel() -> str:
-    """Name of the kernel table fills use: "scalar", "avx2" or "avx512"."""
+    """The kernel table fills use, chosen once at import.
+
+    Returns
+    -------
+    str
+        ``"scalar"``, ``"avx2"`` or ``"avx512"``: the fastest this CPU and OS
+        run, or the one ``VARINIT_ISA`` forces.
+    """
     return _ACTIVE

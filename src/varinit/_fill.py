@@ -124,7 +124,27 @@ def _stream_params(code: int, **values: float) -> dict:
 
 
 def uniform_params(low: Any, high: Any, code: int) -> dict:
-    """Kernel parameters for U[low, high) written as dtype ``code``."""
+    """Kernel parameters for ``U[low, high)`` written as dtype ``code``.
+
+    Parameters
+    ----------
+    low, high : float
+        Finite bounds, ``low < high``.
+    code : int
+        Output dtype code (``_core.DTYPE_*``).
+
+    Returns
+    -------
+    dict
+        ``vi_params`` fields by name: ``base``/``width``/``top`` of the
+        stream precision (``_f`` suffix for float32), and ``clamp_lo``/
+        ``clamp_hi`` bit patterns for float16/bfloat16 outputs.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For non-numbers, non-finite or empty intervals (see ``docs/stream.md``).
+    """
     return dict(_uniform_params(_number(low, "low"), _number(high, "high"), code))
 
 
@@ -163,7 +183,28 @@ def _narrow_clamp(code: int, lo: Fraction, hi: Fraction, open_top: bool) -> dict
 
 
 def normal_params(mean: Any, stddev: Any, code: int, truncate: bool) -> dict:
-    """Kernel parameters for N(mean, stddev), optionally truncated to ±2 stddev."""
+    """Kernel parameters for ``N(mean, stddev)``, optionally truncated to ±2 stddev.
+
+    Parameters
+    ----------
+    mean, stddev : float
+        Finite; ``stddev > 0``.
+    code : int
+        Output dtype code (``_core.DTYPE_*``).
+    truncate : bool
+        Bounds ``mean ± 2*stddev`` rounded inward, or none.
+
+    Returns
+    -------
+    dict
+        ``vi_params`` fields by name (``mean``, ``stddev``, ``lo``, ``hi`` of
+        the stream precision, and the float16/bfloat16 clamp bit patterns).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`fill_normal` documents.
+    """
     return dict(_normal_params(_number(mean, "mean"), _number(stddev, "stddev"), code, truncate))
 
 

@@ -92,6 +92,18 @@ def num_threads(n: int) -> Iterator[int]:
     n : int
         At least 1.
 
+    Yields
+    ------
+    int
+        ``n``; the previous setting is restored on exit, also on error.
+
+    Raises
+    ------
+    ValueError
+        If ``n < 1``.
+    TypeError
+        If ``n`` is not an integer.
+
     Examples
     --------
     >>> import numpy as np, varinit

@@ -1293,7 +1293,12 @@ class Orthogonal(_RandomInitializer):
 
     def block(self, shape: ShapeLike, index: BlockIndex, dtype: DTypeLike | None = None,
               out: np.ndarray | None = None) -> np.ndarray:
-        """Not available for Orthogonal.
+        """Not available for Orthogonal: every value depends on the whole QR.
+
+        Parameters
+        ----------
+        shape, index, dtype, out
+            As for :meth:`Initializer.block`; not used.
 
         Raises
         ------
@@ -1304,7 +1309,12 @@ class Orthogonal(_RandomInitializer):
 
     def rows(self, shape: ShapeLike, ids: ArrayLike, dtype: DTypeLike | None = None, *,
              out: np.ndarray | None = None) -> np.ndarray:
-        """Not available for Orthogonal.
+        """Not available for Orthogonal: every value depends on the whole QR.
+
+        Parameters
+        ----------
+        shape, ids, dtype, out
+            As for :meth:`Initializer.rows`; not used.
 
         Raises
         ------

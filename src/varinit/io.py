@@ -803,7 +803,14 @@ class VerifyReport:
         return self.ok
 
     def summary(self) -> str:
-        """One line per tensor, human readable."""
+        """Describe the result for people.
+
+        Returns
+        -------
+        str
+            One line per tensor: ``ok``, the number of mismatched bytes and
+            the first mismatching element, or the problem found.
+        """
         lines = []
         for t in self.tensors.values():
             if t.ok:
