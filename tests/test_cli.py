@@ -4,13 +4,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
 
 import numpy as np
 import pytest
+from sigint import interrupt
 
 import varinit
 from varinit import cli, io
@@ -216,20 +216,13 @@ def test_ctrl_c_exit_130_no_partial_file(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "varinit", "init", "--shape", str(n),
                              "--seed", "1", "-o", str(out), "--no-progress"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 30
-        while not any(name.endswith(".partial") for name in os.listdir(tmp_path)):
-            assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()
-            time.sleep(0.02)
-        time.sleep(0.5)
-        sent = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=30)
-        took = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
+    deadline = time.monotonic() + 30
+    while not any(name.endswith(".partial") for name in os.listdir(tmp_path)):
+        if time.monotonic() > deadline or proc.poll() is not None:
             proc.kill()
-            proc.wait()
+            pytest.fail(proc.communicate()[1])
+        time.sleep(0.02)
+    stdout, stderr, took = interrupt(proc, 0.5)
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert took < 5.0

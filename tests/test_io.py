@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sigint import interrupt
 
 import varinit
 from varinit import _mapped, io
@@ -679,18 +680,11 @@ def test_sigint_removes_partial_file(tmp_path, suffix):
     path = tmp_path / f"big{suffix}"
     proc = subprocess.Popen([sys.executable, "-c", CHILD_SIGINT, str(path), str(n)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = proc.stdout.readline()
-        assert line.strip() == "STARTED", proc.stderr.read()
-        time.sleep(0.3)
-        sent = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        rest, err = proc.communicate(timeout=30)
-        took = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    line = proc.stdout.readline()
+    if line.strip() != "STARTED":
+        proc.kill()
+        pytest.fail(proc.communicate()[1])
+    rest, err, took = interrupt(proc, 0.3)
     assert proc.returncode == 130, err
     assert rest.strip() == "INTERRUPTED []", (rest, err)
     assert took < 5.0, f"took {took:.2f} s to stop"
