@@ -93,13 +93,13 @@ def test_each_touched_stream_block_is_generated_once(case, monkeypatch):
     # so the cost of a request is the set of blocks its fills touch.
     init = case.make(SEED)
     calls = []
-    original = varinit._fill._run
+    original = varinit._fill.run
 
-    def recording_run(out, code, dist, params, seed, offset):
+    def recording_run(out, fmt, dist, params, seed, offset):
         calls.append((offset, out.size))
-        return original(out, code, dist, params, seed, offset)
+        return original(out, fmt, dist, params, seed, offset)
 
-    monkeypatch.setattr(varinit._fill, "_run", recording_run)
+    monkeypatch.setattr(varinit._fill, "run", recording_run)
     shape = (3000, 40, 8)
     flat_index = np.arange(np.prod(shape)).reshape(shape)
     requests = [
@@ -234,7 +234,7 @@ def test_keras_style_subclass_without_plan():
             return np.full(shape, 0.5, dtype or np.float32)
 
     assert Halves()((2,)).tolist() == [0.5, 0.5]
-    with pytest.raises(NotImplementedError, match="_plan"):
+    with pytest.raises(NotImplementedError, match="fill_block"):
         Halves().block((4,), (slice(0, 2),))
-    with pytest.raises(NotImplementedError, match="_plan"):
+    with pytest.raises(NotImplementedError, match="fill_block"):
         Halves().rows((4,), [1])

@@ -17,7 +17,7 @@ import pytest
 from sigint import interrupt
 
 import varinit
-from varinit import _mapped, io
+from varinit import blocks as _mapped, io
 from varinit._dtypes import table_dtype
 
 ml_dtypes = pytest.importorskip("ml_dtypes")
@@ -460,13 +460,13 @@ def test_call_with_big_memmap_uses_windows_and_advances_once(tmp_path, monkeypat
     monkeypatch.setattr(_mapped, "MAPPED_THRESHOLD", 1000)
     monkeypatch.setattr(_mapped, "MAPPED_WINDOW", 5000)
     used = []
-    real = _mapped.fill_mapped_windows
+    real = _mapped.fill_windowed
 
     def spy(*args, **kwargs):
         used.append(real(*args, **kwargs))
         return used[-1]
 
-    monkeypatch.setattr(_mapped, "fill_mapped_windows", spy)
+    monkeypatch.setattr(_mapped, "fill_windowed", spy)
     gen = varinit.SeedGenerator(3)
     init = varinit.HeUniform(seed=gen)
     reference = varinit.HeUniform(seed=varinit.SeedGenerator(3))

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import varinit
-from varinit import _core, _dispatch, _fill
+from varinit import _core, _dispatch, _distributions, _dtypes
 
 VECTOR_PATHS = [k for k in _dispatch.KNOWN_KERNELS if k != "scalar"]
 C = _core
@@ -34,6 +34,10 @@ BIG = (1 << 22) + 4097               # >= 2^22 elements, odd, not a whole block 
 BIG_OFFSET = 3 * 4096 + 777          # odd, in the middle of a block and of a row
 # Hand-made windows keep 2-4% of the values: fewer elements, as many rows.
 BIG_RARE = (1 << 17) + 4097
+
+
+def _kernel_params(distribution: str, a: float, b: float, code: int) -> dict:
+    return _distributions.get(distribution).kernel_params(a, b, _dtypes.by_code(code))
 
 
 def require(path: str) -> None:
@@ -93,15 +97,15 @@ def _cases() -> list[tuple[str, int, int, dict]]:
             code, (-1e38, 1e38)))
         for lo, hi in uniform:
             cases.append((f"{name}-uniform[{lo},{hi})", C.DIST_UNIFORM, code,
-                          _fill.uniform_params(lo, hi, code)))
+                          _kernel_params("uniform", lo, hi, code)))
         for mean, stddev in ((0.0, 1.0), (1.0, 2.0)):
             cases.append((f"{name}-normal({mean},{stddev})", C.DIST_NORMAL, code,
-                          _fill.normal_params(mean, stddev, code, truncate=False)))
+                          _kernel_params("normal", mean, stddev, code)))
         # (1, 1e-7) / (1, 1e-16): deviates of a few ulps hit the bounds exactly.
         coarse = (1.0, 1e-16) if code == C.DTYPE_F64 else (1.0, 1e-7)
         for mean, stddev in ((0.0, 1.0), (0.0, 0.05), (-2.0, 0.3), coarse):
             cases.append((f"{name}-truncated({mean},{stddev})", C.DIST_NORMAL, code,
-                          _fill.normal_params(mean, stddev, code, truncate=True)))
+                          _kernel_params("truncated_normal", mean, stddev, code)))
         cases.append((f"{name}-window[0.5,0.6]", C.DIST_NORMAL, code,
                       _truncated_by_hand(code, 0.0, 1.0, 0.5, 0.6)))      # ~4% kept
         cases.append((f"{name}-tail[2,inf]", C.DIST_NORMAL, code,
@@ -276,11 +280,11 @@ def test_unsupported_path_names_missing_features(monkeypatch):
     monkeypatch.setattr(_dispatch, "_core", Probe)
     monkeypatch.setenv("VARINIT_ISA", "avx512")
     with pytest.raises(ImportError, match=r"VARINIT_ISA=avx512: this CPU lacks avx512dq avx512bw"):
-        _dispatch._choose()
+        _dispatch._from_environment()
     monkeypatch.setenv("VARINIT_ISA", "avx2")
-    assert _dispatch._choose() == "avx2"
+    assert _dispatch._from_environment() == "avx2"
     monkeypatch.delenv("VARINIT_ISA")
-    assert _dispatch._choose() == "avx2"
+    assert _dispatch._from_environment() == "avx2"
 
 
 def test_runtime_info_reports_the_active_path():

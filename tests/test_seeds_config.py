@@ -147,7 +147,7 @@ def test_derive_seed_is_the_documented_hash():
 def test_derive_seed_errors():
     with pytest.raises(ValueError):
         varinit.derive_seed(-1, "a")
-    with pytest.raises(ValueError):
+    with pytest.raises(TypeError):          # a wrong type, as everywhere
         varinit.derive_seed(1.0, "a")
     with pytest.raises(TypeError):
         varinit.derive_seed(1, b"a")
@@ -332,17 +332,17 @@ def test_initializers_and_seed_generators_pickle():
 
 
 def test_memmap_out_goes_window_by_window_with_the_call_seed(tmp_path, monkeypatch):
-    from varinit import _mapped
-    monkeypatch.setattr(_mapped, "MAPPED_THRESHOLD", 0)     # window even a small map
+    from varinit import blocks
+    monkeypatch.setattr(blocks, "MAPPED_THRESHOLD", 0)      # window even a small map
     windows = []
-    original = _mapped.fill_mapped_windows
+    original = blocks.fill_windowed
 
     def spy(init, out, **kwargs):
         filled = original(init, out, **kwargs)
         windows.append(filled)
         return filled
 
-    monkeypatch.setattr(_mapped, "fill_mapped_windows", spy)
+    monkeypatch.setattr(blocks, "fill_windowed", spy)
     generator = varinit.SeedGenerator(8)
     init = varinit.GlorotUniform(seed=generator)
     expected = [varinit.GlorotUniform(seed=8 ^ fmix64(k))((300, 70)) for k in range(2)]

@@ -6,9 +6,13 @@ chunking or sharding; ``docs/stream.md`` defines the stream.
 """
 from __future__ import annotations
 
-from . import _core, _dispatch, contrib
+import importlib
+from typing import Any
+
+from . import _core, _dispatch, blocks, contrib
 from ._config import deserialize, get, serialize
 from ._core import PCG32
+from ._dispatch import use_kernel
 from ._fans import compute_fans
 from ._fill import fill_normal, fill_truncated_normal, fill_uniform, random_raw
 from ._seeds import SeedGenerator, derive_seed
@@ -17,12 +21,11 @@ from ._version import __version__
 from .initializers import (
     Constant, GlorotNormal, GlorotUniform, HeNormal, HeUniform, Identity, IdentityInitializer,
     Initializer, LecunNormal, LecunUniform, Ones, Orthogonal, OrthogonalInitializer,
-    RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling, Zeros, constant,
+    RandomInitializer, RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling, Zeros, constant,
     glorot_normal, glorot_uniform, he_normal, he_uniform, identity, lecun_normal,
     lecun_uniform, ones, orthogonal, random_normal, random_uniform, truncated_normal,
     variance_scaling, zeros,
 )
-from .io import save, verify
 
 STREAM_VERSION: int = _core.STREAM_VERSION
 BLOCK: int = _core.BLOCK
@@ -31,12 +34,12 @@ LANES: int = _core.LANES
 __all__ = [
     "__version__", "STREAM_VERSION", "BLOCK", "LANES", "PCG32",
     "fill_uniform", "fill_normal", "fill_truncated_normal", "random_raw",
-    "get_num_threads", "set_num_threads", "num_threads", "runtime_info",
+    "get_num_threads", "set_num_threads", "num_threads", "use_kernel", "runtime_info",
 ]
 
 # Keras-compatible initializers (docs/initializers.md).
 __all__ += [
-    "Initializer", "Zeros", "Ones", "Constant", "Identity", "IdentityInitializer",
+    "Initializer", "RandomInitializer", "Zeros", "Ones", "Constant", "Identity", "IdentityInitializer",
     "RandomNormal", "RandomUniform", "TruncatedNormal", "VarianceScaling",
     "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "LecunNormal", "LecunUniform",
     "Orthogonal", "OrthogonalInitializer",
@@ -44,11 +47,27 @@ __all__ += [
     "truncated_normal", "variance_scaling", "glorot_normal", "glorot_uniform",
     "he_normal", "he_uniform", "lecun_normal", "lecun_uniform", "orthogonal",
     "compute_fans", "SeedGenerator", "derive_seed", "get", "serialize", "deserialize",
-    "contrib",
+    "contrib", "blocks",
 ]
 
-# Huge tables: streaming files with provenance (docs/huge-tables.md).
+# Huge tables: streaming files with provenance (docs/huge-tables.md).  The
+# integrations load on first use: ``import varinit`` imports none of them.
 __all__ += ["save", "verify"]
+
+_LAZY_MODULES = ("io", "dask", "cli", "benchmarks")
+_LAZY_ATTRIBUTES = {"save": "io", "verify": "io"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in _LAZY_ATTRIBUTES:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY_ATTRIBUTES[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY_MODULES) | set(_LAZY_ATTRIBUTES))
 
 
 def runtime_info() -> dict:

@@ -39,7 +39,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _core, _dispatch, _fill
+from . import _dispatch, _distributions, _fill
+from ._dispatch import use_kernel
 from ._threads import get_num_threads, num_threads
 from ._version import __version__
 from .initializers import TRUNCATED_STDDEV_FACTOR, GlorotUniform
@@ -377,12 +378,12 @@ def _numpy_runner(kind: str, buf: np.ndarray, threads: int) -> Callable[[], obje
     return run
 
 
-def _varinit_params(kind: str, code: int) -> tuple[int, dict]:
+def _varinit_arguments(kind: str) -> tuple[str, float, float]:
     if kind == "uniform":
-        return _core.DIST_UNIFORM, _fill.uniform_params(-UNIFORM_LIMIT, UNIFORM_LIMIT, code)
+        return "uniform", -UNIFORM_LIMIT, UNIFORM_LIMIT
     if kind == "normal":
-        return _core.DIST_NORMAL, _fill.normal_params(0.0, NORMAL_STDDEV, code, truncate=False)
-    return _core.DIST_NORMAL, _fill.normal_params(0.0, TRUNCATED_STDDEV, code, truncate=True)
+        return "normal", 0.0, NORMAL_STDDEV
+    return "truncated_normal", 0.0, TRUNCATED_STDDEV
 
 
 # torch's thread count before the first torch row changed it (restored by
@@ -473,12 +474,13 @@ def make_runner(spec: Spec, buffers: Buffers) -> Callable[[], object]:
         return _torch_runner(w.kind, buf, spec.threads)
     kernel, threads, kind = spec.path, spec.threads, w.kind
 
+    name, a, b = _varinit_arguments(kind)
+    dist = _distributions.get(name)
+
     def run() -> None:
-        # What the public fill_* functions do, with the kernel path forced:
-        # check the buffer, round the parameters for the dtype, fill.
-        code = _core.check_out(buf, _fill.FLOAT_CODES, "bench")
-        dist, params = _varinit_params(kind, code)
-        _core.fill(buf, code, dist, params, SEED, 0, threads, kernel)
+        # The public fill_* call, with the kernel path forced.
+        with use_kernel(kernel), num_threads(threads):
+            _fill.fill_distribution(dist, buf, a, b, seed=SEED)
     return run
 
 

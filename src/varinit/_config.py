@@ -134,33 +134,13 @@ def deserialize(config: Mapping[str, Any] | str,
     return cls.from_config(dict(inner))
 
 
-def pin_seed(init: Any) -> Any:
-    """``init`` with its seed pinned to the fill seed its next call would use.
-
-    Parameters
-    ----------
-    init : Initializer or object with a ``block`` method
-        The initializer to pin.
-
-    Returns
-    -------
-    Initializer or object
-        ``Initializer._with_fixed_seed()``, read once: every window generated
-        from the result uses that seed, even if a shared ``SeedGenerator``
-        advances meanwhile.  Other objects with a ``block`` method are
-        returned as they are.
-    """
-    pin = getattr(init, "_with_fixed_seed", None)
-    return pin() if callable(pin) else init
-
-
 def pinned_config(pinned: Any) -> dict:
-    """:func:`serialize` of a :func:`pin_seed` initializer, as plain JSON data.
+    """:func:`serialize` of a pinned initializer, as plain JSON data.
 
     Parameters
     ----------
     pinned : Initializer
-        A result of :func:`pin_seed`.
+        A result of :meth:`Initializer.pinned`.
 
     Returns
     -------

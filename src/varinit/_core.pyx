@@ -15,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from varinit._validate import integer, u64
+
 cnp.import_array()
 
 cdef extern from "csrc/pcg32.h" nogil:
@@ -101,7 +103,7 @@ cdef class PCG32:
     cdef vi_pcg32 _g
 
     def __init__(self, initstate, initseq):
-        vi_pcg32_seed(&self._g, _u64(initstate, "initstate"), _u64(initseq, "initseq"))
+        vi_pcg32_seed(&self._g, u64(initstate, "initstate"), u64(initseq, "initseq"))
 
     def next32(self):
         """next32()
@@ -130,7 +132,7 @@ cdef class PCG32:
         numpy.ndarray
             The next ``n`` outputs, ``uint32``.
         """
-        cdef Py_ssize_t count = _count(n)
+        cdef Py_ssize_t count = integer(n, "n", low=0)
         cdef cnp.ndarray[uint32_t, ndim=1] out = np.empty(count, np.uint32)
         cdef uint32_t *p = <uint32_t *>out.data
         cdef Py_ssize_t i
@@ -154,8 +156,7 @@ cdef class PCG32:
         PCG32
             ``self``.
         """
-        if isinstance(delta, bool) or not isinstance(delta, int):
-            delta = _index(delta, "delta")
+        delta = integer(delta, "delta")
         vi_pcg32_advance(&self._g, <uint64_t>(delta % (1 << 64)))
         return self
 
@@ -166,29 +167,6 @@ cdef class PCG32:
 
     def __repr__(self):
         return f"PCG32(state={self._g.state:#x}, inc={self._g.inc:#x})"
-
-
-def _index(value, name):
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer, not bool")
-    try:
-        return value.__index__()
-    except AttributeError:
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}") from None
-
-
-def _u64(value, name):
-    value = _index(value, name)
-    if not 0 <= value < (1 << 64):
-        raise ValueError(f"{name} must be in [0, 2**64), got {value}")
-    return value
-
-
-def _count(n):
-    n = _index(n, "n")
-    if n < 0:
-        raise ValueError(f"n must be non-negative, got {n}")
-    return n
 
 
 # --------------------------------------------------------------------------
@@ -223,36 +201,21 @@ cdef const vi_kernel_table *_table(str name) except NULL:
 # The out= checker
 # --------------------------------------------------------------------------
 
-_DTYPE_CODES = {
-    ("u", 4): VI_U32,
-    ("f", 4): VI_F32,
-    ("f", 8): VI_F64,
-    ("f", 2): VI_F16,
-}
-
-
-def dtype_code(dtype):
-    """Map a numpy dtype to the C dtype code, or ``None`` if unsupported."""
-    dtype = np.dtype(dtype)
-    if dtype.name == "bfloat16":          # ml_dtypes.bfloat16, kind 'V'
-        return VI_BF16
-    return _DTYPE_CODES.get((dtype.kind, dtype.itemsize))
-
-
-def check_out(out, allowed, what):
-    """check_out(out, allowed, what)
+def check_out(out, codes, what):
+    """check_out(out, codes, what)
 
     Validate a caller's output buffer and return its dtype code.
 
-    ``allowed`` is a set of dtype codes.  Wrong dtype raises ``TypeError``;
-    read-only, non-contiguous, misaligned or byte-swapped buffers raise
-    ``ValueError``.  Nothing is ever copied.
+    ``codes`` maps the native-endian numpy dtypes the caller accepts to
+    their C dtype codes (``varinit._dtypes`` builds it).  A wrong type or
+    dtype raises ``TypeError``; read-only, non-contiguous, misaligned or
+    byte-swapped buffers raise ``ValueError``.  Nothing is ever copied.
     """
     if not isinstance(out, np.ndarray):
         raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
     dtype = out.dtype
-    code = dtype_code(dtype.newbyteorder("=")) if dtype.kind in "uifcV" else None
-    if code is None or code not in allowed:
+    code = codes.get(dtype.newbyteorder("=")) if dtype.kind in "uifcV" else None
+    if code is None:
         raise TypeError(f"{what} cannot fill an array of dtype {dtype}")
     if not dtype.isnative:
         raise ValueError(f"out has non-native byte order ({dtype.str}); "

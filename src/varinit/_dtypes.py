@@ -1,27 +1,121 @@
-"""dtype arguments: the one place a ``dtype=`` argument is resolved.
+"""The dtype table: the one place that knows a dtype.
 
-Part of the API layer (numpy and the standard library only), so the
-initializers and the integrations (:mod:`varinit.io`, :mod:`varinit.dask`,
-the command line) all resolve dtypes the same way.
+Every fact about an output dtype lives in one :class:`DType` row: its C
+code, storage width, largest finite bit pattern, the stream it is computed
+from (float16/bfloat16 are the float32 stream, rounded), and how file
+formats spell it.  The fill API, the exact-rounding helpers, the
+initializers, the file formats, dask and the command line all read it; none
+keeps a dtype list of its own.  Adding a dtype is one row here plus its C
+slots (``docs/architecture.md``).
+
+Part of the API layer: numpy, the standard library and the Cython layer's
+dtype codes only.
 """
 from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import DTypeLike
 
-__all__ = ["resolve_dtype", "table_dtype", "TABLE_DTYPES"]
+from . import _core
 
+__all__ = ["DType", "DTYPES", "FLOAT_DTYPES", "TABLE_DTYPES", "FLOAT_CODES", "by_code",
+           "lookup", "resolve_dtype", "table_dtype"]
+
+
+@dataclass(frozen=True)
+class DType:
+    """One output dtype."""
+
+    name: str                 # numpy's name (``dtype.name``)
+    code: int                 # the C layer's dtype code (``_core.DTYPE_*``)
+    bits: int                 # storage width
+    max_bits: int             # bit pattern of the largest finite value (0 for integers)
+    stream: int               # code of the dtype the values are computed in
+    npy_descr: str            # little-endian .npy descr of the stored bits
+    safetensors: str | None   # safetensors dtype code
+    ml_dtypes: str | None = None   # name of the ml_dtypes type, for dtypes numpy lacks
+
+    @property
+    def is_float(self) -> bool:
+        return self.max_bits != 0
+
+    @property
+    def itemsize(self) -> int:
+        return self.bits // 8
+
+    @property
+    def numpy(self) -> np.dtype:
+        """The native-endian numpy dtype (bfloat16 needs ``ml_dtypes``)."""
+        if self.ml_dtypes is not None:
+            return _ml_dtype(self.ml_dtypes)
+        return np.dtype(self.name)
+
+    @property
+    def storage(self) -> np.dtype:
+        """The unsigned integer dtype of its bit patterns, native-endian."""
+        return np.dtype(f"u{self.itemsize}")
+
+
+_F32 = _core.DTYPE_F32
+DTYPES: tuple[DType, ...] = (
+    DType("uint32", _core.DTYPE_U32, 32, 0, _core.DTYPE_U32, "<u4", "U32"),
+    DType("float16", _core.DTYPE_F16, 16, 0x7BFF, _F32, "<f2", "F16"),
+    # numpy has no bfloat16: .npy files store its bit patterns as uint16.
+    DType("bfloat16", _core.DTYPE_BF16, 16, 0x7F7F, _F32, "<u2", "BF16", "bfloat16"),
+    DType("float32", _F32, 32, 0x7F7FFFFF, _F32, "<f4", "F32"),
+    DType("float64", _core.DTYPE_F64, 64, 0x7FEFFFFFFFFFFFFF, _core.DTYPE_F64, "<f8", "F64"),
+)
+_BY_NAME = {d.name: d for d in DTYPES}
+_BY_CODE = {d.code: d for d in DTYPES}
+
+#: The dtypes random fills write.
+FLOAT_DTYPES = tuple(d for d in DTYPES if d.is_float)
+FLOAT_CODES = frozenset(d.code for d in FLOAT_DTYPES)
 #: Names of the dtypes a table (a file or a dask array) can be generated in.
-TABLE_DTYPES = ("float16", "bfloat16", "float32", "float64")
+TABLE_DTYPES = tuple(d.name for d in FLOAT_DTYPES)
+#: "float16, bfloat16, float32 or float64", for messages.
+FLOAT_NAMES = ", ".join(TABLE_DTYPES[:-1]) + " or " + TABLE_DTYPES[-1]
 
 
-def _bfloat16() -> np.dtype:
+def _ml_dtype(name: str) -> np.dtype:
     try:
         import ml_dtypes
     except ImportError:  # pragma: no cover - ml_dtypes is a test dependency
-        raise TypeError("dtype bfloat16 needs the ml_dtypes package "
+        raise TypeError(f"dtype {name} needs the ml_dtypes package "
                         "(pip install ml_dtypes)") from None
-    return np.dtype(ml_dtypes.bfloat16)
+    return np.dtype(getattr(ml_dtypes, name))
+
+
+def by_code(code: int) -> DType:
+    """The row of C dtype code ``code``."""
+    return _BY_CODE[code]
+
+
+def lookup(dtype: np.dtype) -> DType | None:
+    """The row of a numpy dtype of either byte order, or ``None`` if varinit
+    does not generate it."""
+    row = _BY_NAME.get(dtype.name)
+    if row is None or dtype.itemsize != row.itemsize:
+        return None
+    if row.ml_dtypes is None and dtype.kind not in "uf":
+        return None
+    return row
+
+
+def codes(rows: tuple[DType, ...] = DTYPES) -> dict[np.dtype, int]:
+    """``{native numpy dtype: C code}`` for ``rows``, as the ``out=``
+    checker of the Cython layer takes it; dtypes that cannot be had here
+    (bfloat16 without ``ml_dtypes``) are left out."""
+    table = {}
+    for row in rows:
+        try:
+            table[row.numpy] = row.code
+        except TypeError:  # pragma: no cover - ml_dtypes missing
+            pass
+    return table
 
 
 def resolve_dtype(dtype: DTypeLike | None) -> np.dtype:
@@ -30,8 +124,8 @@ def resolve_dtype(dtype: DTypeLike | None) -> np.dtype:
     Parameters
     ----------
     dtype : dtype-like or None
-        ``None`` means float32; the string ``"bfloat16"`` means
-        ``ml_dtypes.bfloat16``; anything else goes through ``numpy.dtype``.
+        ``None`` means float32; a name of the table (``"bfloat16"``) means
+        its dtype; anything else goes through ``numpy.dtype``.
 
     Returns
     -------
@@ -44,8 +138,8 @@ def resolve_dtype(dtype: DTypeLike | None) -> np.dtype:
     """
     if dtype is None:
         return np.dtype(np.float32)
-    if isinstance(dtype, str) and dtype == "bfloat16":
-        return _bfloat16()
+    if isinstance(dtype, str) and dtype in _BY_NAME:
+        return _BY_NAME[dtype].numpy
     try:
         return np.dtype(dtype)
     except TypeError:
@@ -75,10 +169,15 @@ def table_dtype(dtype: DTypeLike | None) -> np.dtype:
         values only, as everywhere else.
     """
     resolved = resolve_dtype(dtype)
-    if resolved.name not in TABLE_DTYPES:
-        raise TypeError(f"unsupported dtype {resolved}: tables are float16, bfloat16, "
-                        "float32 or float64")
+    row = lookup(resolved)
+    if row is None or not row.is_float:
+        raise TypeError(f"unsupported dtype {resolved}: tables are {FLOAT_NAMES}")
     if not resolved.isnative:
         raise ValueError(f"dtype {resolved.str} has non-native byte order; "
                          "varinit writes native-endian values only")
     return resolved
+
+
+def native_descr(row: DType) -> str:
+    """The ``.npy`` descr of ``row``'s stored bits in this machine's byte order."""
+    return row.npy_descr if sys.byteorder == "little" else ">" + row.npy_descr[1:]

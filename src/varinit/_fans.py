@@ -6,9 +6,10 @@ torch layout ``(out, in, *kernel)``.
 """
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
 from typing import Union
+
+from ._validate import integer
 
 __all__ = ["compute_fans", "as_shape", "LAYOUTS"]
 
@@ -18,14 +19,6 @@ AxesLike = Union[Sequence[int], None]
 LAYOUTS = ("keras", "torch")
 
 
-def _dimension(value: object, what: str) -> int:
-    if isinstance(value, bool):
-        raise TypeError(f"{what} must be an integer, not bool")
-    try:
-        return operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        raise TypeError(f"{what} must be an integer, got {type(value).__name__} "
-                        f"{value!r}") from None
 
 
 def as_shape(shape: ShapeLike) -> tuple[int, ...]:
@@ -54,7 +47,7 @@ def as_shape(shape: ShapeLike) -> tuple[int, ...]:
         items = (shape,) if not hasattr(shape, "__iter__") else tuple(shape)  # type: ignore[arg-type]
     except TypeError:
         raise TypeError(f"shape must be a sequence of integers, got {shape!r}") from None
-    dims = tuple(_dimension(d, "every dimension of shape") for d in items)
+    dims = tuple(integer(d, "every dimension of shape") for d in items)
     for d in dims:
         if d < 0:
             raise ValueError(f"negative dimensions are not allowed, got shape={dims}")
@@ -71,7 +64,7 @@ def _product(values: Sequence[int] | tuple[int, ...]) -> int:
 def _axes(axes: object, name: str) -> list[int]:
     if isinstance(axes, (str, bytes)) or not hasattr(axes, "__iter__"):
         raise TypeError(f"{name} must be a sequence of integers or None, got {axes!r}")
-    return [_dimension(a, f"every entry of {name}") for a in axes]  # type: ignore[union-attr]
+    return [integer(a, f"every entry of {name}") for a in axes]  # type: ignore[union-attr]
 
 
 def check_axes(input_axes: AxesLike, output_axes: AxesLike) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import numbers
 import operator
 import random
 import threading
@@ -24,26 +23,14 @@ from typing import Any, Union
 
 import numpy as np
 
+from ._validate import KerasSeedTypeError, u64
+
 __all__ = ["SeedGenerator", "derive_seed", "SeedLike", "resolve_seed", "seed_config"]
 
 _MASK64 = (1 << 64) - 1
 _names = itertools.count()
 
 SeedLike = Union[int, None, "SeedGenerator", np.random.Generator, dict]
-
-
-def _u64(value: Any, what: str) -> int:
-    """An int seed in [0, 2**64); Keras's error class (ValueError) for the rest."""
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
-        raise ValueError(f"{what} should be an instance of `varinit.SeedGenerator()`, "
-                         f"an integer, None or a numpy.random.Generator. Received: seed={value!r}")
-    return _in_u64_range(operator.index(value), what)
-
-
-def _in_u64_range(value: int, what: str) -> int:
-    if not 0 <= value <= _MASK64:
-        raise ValueError(f"{what} must be in [0, 2**64), got {value}")
-    return value
 
 
 def _fmix64(k: int) -> int:
@@ -111,11 +98,9 @@ class SeedGenerator:
         self._initial_seed = seed
         if seed is None:
             seed = default_seed()
-        elif isinstance(seed, bool) or not isinstance(seed, (numbers.Integral, np.integer)):
-            raise ValueError(f"Argument `seed` must be an integer. Received: seed={seed!r}")
         else:
-            # the type is checked just above, with Keras's message
-            self._initial_seed = seed = _in_u64_range(operator.index(seed), "SeedGenerator seed")
+            self._initial_seed = seed = u64(seed, "SeedGenerator seed",
+                                            type_error=KerasSeedTypeError)
         if name is None:
             name = f"seed_generator_{next(_names)}"
         elif not isinstance(name, str):
@@ -241,10 +226,10 @@ def derive_seed(root: int, name: str) -> int:
 
     Raises
     ------
-    ValueError
-        If ``root`` is not an integer in ``[0, 2**64)``.
     TypeError
-        If ``name`` is not a string.
+        If ``root`` is not an integer or ``name`` is not a string.
+    ValueError
+        If ``root`` is outside ``[0, 2**64)``.
 
     Examples
     --------
@@ -252,7 +237,7 @@ def derive_seed(root: int, name: str) -> int:
     >>> varinit.derive_seed(0, "embedding") == varinit.derive_seed(0, "embedding")
     True
     """
-    root = _u64(root, "root")
+    root = u64(root, "root")
     if not isinstance(name, str):
         raise TypeError(f"name must be a string, got {type(name).__name__}")
     digest = hashlib.blake2b(root.to_bytes(8, "little") + name.encode("utf-8"),
@@ -284,7 +269,7 @@ def resolve_seed(seed: Any) -> tuple[FixedSeed | SeedGenerator, Any]:
     if isinstance(seed, np.random.Generator):
         drawn = int(seed.integers(0, 1 << 64, dtype=np.uint64))
         return FixedSeed(drawn), drawn
-    value = _u64(seed, "`seed` argument")
+    value = u64(seed, "seed", type_error=KerasSeedTypeError)
     return FixedSeed(value), value
 
 

@@ -7,6 +7,8 @@ import threading
 import warnings
 from collections.abc import Iterator
 
+from ._validate import integer
+
 __all__ = ["get_num_threads", "set_num_threads", "num_threads"]
 
 ENV_VAR = "VARINIT_NUM_THREADS"
@@ -22,14 +24,7 @@ def _available_cpus() -> int:
 
 
 def _check(n: object) -> int:
-    if isinstance(n, bool) or not isinstance(n, int):
-        try:
-            n = n.__index__()  # type: ignore[attr-defined]
-        except AttributeError:
-            raise TypeError(f"number of threads must be an int, got {type(n).__name__}") from None
-    if n < 1:
-        raise ValueError(f"number of threads must be >= 1, got {n}")
-    return n
+    return integer(n, "number of threads", low=1)
 
 
 def _from_environment() -> int:

@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import _threads
-from ._config import pin_seed, pinned_config
+from ._config import pinned_config
 from ._dtypes import table_dtype
 from ._fans import as_shape
-from ._mapped import check_initializer, probe
+from .blocks import check_blockwise, probe
 
 if TYPE_CHECKING:  # pragma: no cover
     import dask.array
@@ -56,8 +56,8 @@ def _rebuild(config_json: str) -> Any:
 
 
 def _spec(pinned: Any) -> Any:
-    """What travels in the graph for a :func:`~varinit._config.pin_seed`
-    initializer: its config (the seed is the int fill seed) as JSON text, small and
+    """What travels in the graph for a pinned
+    initializer (:meth:`varinit.Initializer.pinned`): its config (the seed is the int fill seed) as JSON text, small and
     picklable, or the pinned initializer itself if it cannot be rebuilt from
     its config (a custom class, or one with a config that is not JSON)."""
     try:
@@ -113,12 +113,12 @@ def from_initializer(init: Any, shape: Sequence[int] | int, chunks: Any = "auto"
     ...                                   (100_000, 64), chunks=(10_000, 64))  # doctest: +SKIP
     >>> x.to_zarr("table.zarr")  # doctest: +SKIP
     """
-    check_initializer(init)
+    check_blockwise(init)
     shape = as_shape(shape)
     dtype = table_dtype(dtype)
     probe(init, shape, dtype)
     normalized = _da.core.normalize_chunks(chunks, shape, dtype=dtype) if shape else ()
-    pinned = pin_seed(init)
+    pinned = init.pinned()
     spec = _spec(pinned)
     # A config names the values; an object travelling pickled gets a name of its own.
     token = spec if isinstance(spec, str) else ("object", uuid.uuid4().hex)

@@ -18,19 +18,21 @@ import copy
 import inspect
 import math
 import numbers
-from collections.abc import Sequence
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from . import _core, _fill, _mapped
+from . import _dtypes, _fill, blocks
+from ._distributions import get as _distribution
 from ._dtypes import resolve_dtype
 from ._fans import AxesLike, ShapeLike, as_shape, check_axes, check_layout, compute_fans
 from ._seeds import FixedSeed, SeedGenerator, SeedLike, resolve_seed, seed_config
+from ._validate import u64
+from .blocks import Box, BlockIndex, box_runs, box_shape, box_slices, full_box
 
 __all__ = [
-    "Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform",
+    "Initializer", "RandomInitializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform",
     "TruncatedNormal", "VarianceScaling", "GlorotNormal", "GlorotUniform", "HeNormal",
     "HeUniform", "LecunNormal", "LecunUniform", "Orthogonal", "Identity",
     "IdentityInitializer", "OrthogonalInitializer",
@@ -44,10 +46,6 @@ __all__ = [
 #: truncated normal divides its target std by it (as Keras and JAX do).
 TRUNCATED_STDDEV_FACTOR = 0.87962566103423978
 
-Box = tuple[tuple[int, int], ...]       # (start, stop) per axis, step 1
-BlockIndex = Union[slice, Sequence[slice]]
-
-_FLOAT_DTYPES = "float16, bfloat16, float32 or float64"
 # Runs of a block()/rows() request that share stream blocks are generated
 # together, within groups of this many stream blocks (1M elements).
 _SPAN_BLOCKS = 256
@@ -58,7 +56,8 @@ _SPAN_BLOCKS = 256
 # --------------------------------------------------------------------------
 
 def _is_float_dtype(dtype: np.dtype) -> bool:
-    return dtype.isnative and _core.dtype_code(dtype) in _fill.FLOAT_CODES
+    row = _dtypes.lookup(dtype)
+    return dtype.isnative and row is not None and row.is_float
 
 
 def _is_numeric_dtype(dtype: np.dtype) -> bool:
@@ -76,40 +75,6 @@ def _real(value: Any, name: str) -> Any:
     return value
 
 
-def _full_box(shape: tuple[int, ...]) -> Box:
-    return tuple((0, n) for n in shape)
-
-
-def _box_shape(box: Box) -> tuple[int, ...]:
-    return tuple(stop - start for start, stop in box)
-
-
-def _box_slices(box: Box) -> tuple[slice, ...]:
-    return tuple(slice(start, stop) for start, stop in box)
-
-
-def _as_box(shape: tuple[int, ...], index: BlockIndex) -> Box:
-    """Normalize a block index (tuple of step-1 slices) like numpy would."""
-    if isinstance(index, slice):
-        index = (index,)
-    if not isinstance(index, tuple) or not all(isinstance(s, slice) for s in index):
-        raise TypeError(f"block index must be a tuple of slices (step 1), got {index!r}")
-    if len(index) > len(shape):
-        raise IndexError(f"too many indices: shape {shape} has {len(shape)} dimensions, "
-                         f"got {len(index)} slices")
-    box = []
-    for axis, n in enumerate(shape):
-        s = index[axis] if axis < len(index) else slice(None)
-        for part in (s.start, s.stop, s.step):
-            if part is not None and (isinstance(part, bool) or not hasattr(part, "__index__")):
-                raise TypeError(f"slice bounds must be integers or None, got {s!r}")
-        start, stop, step = s.indices(n)
-        if step != 1:
-            raise ValueError(f"block slices must have step 1, got {s!r} on axis {axis}")
-        box.append((start, max(start, stop)))
-    return tuple(box)
-
-
 def _as_row_ids(ids: ArrayLike, n_rows: int) -> np.ndarray:
     """Integer row ids, negative ones wrapped as numpy does, as int64."""
     array = np.asarray(ids)
@@ -125,35 +90,6 @@ def _as_row_ids(ids: ArrayLike, n_rows: int) -> np.ndarray:
             raise IndexError(f"row id {bad} is out of bounds for a table of {n_rows} rows")
     array = array.astype(np.int64, copy=False)
     return np.where(array < 0, array + n_rows, array)
-
-
-def _box_runs(shape: tuple[int, ...], box: Box) -> tuple[int, np.ndarray]:
-    """Split a box into runs that are contiguous in the full tensor.
-
-    Returns ``(run_length, offsets)``: the box, in C order, is
-    ``len(offsets)`` runs of ``run_length`` elements, run ``r`` starting at
-    flat index ``offsets[r]`` of the full tensor.
-    """
-    lengths = _box_shape(box)
-    if any(n == 0 for n in lengths):
-        return 0, np.zeros(0, np.int64)
-    if not shape:
-        return 1, np.zeros(1, np.int64)
-    strides = [1] * len(shape)
-    for axis in range(len(shape) - 2, -1, -1):
-        strides[axis] = strides[axis + 1] * shape[axis + 1]
-    # The first axis (from the right) that the box does not cover fully
-    # bounds the runs; every axis after it is whole, so it continues the run.
-    split = len(shape) - 1
-    while split > 0 and box[split] == (0, shape[split]):
-        split -= 1
-    run_length = lengths[split] * strides[split]
-    start = box[split][0] * strides[split]
-    if split == 0:
-        return run_length, np.array([start], np.int64)
-    grids = np.ix_(*[np.arange(lo, hi, dtype=np.int64) * strides[axis]
-                     for axis, (lo, hi) in enumerate(box[:split])])
-    return run_length, (sum(grids) + start).ravel()
 
 
 # --------------------------------------------------------------------------
@@ -182,19 +118,14 @@ class _StreamPlan(_Plan):
     def __init__(self, shape: tuple[int, ...], dtype: np.dtype, distribution: str,
                  a: float, b: float) -> None:
         self.shape, self.dtype = shape, dtype
-        self.code = _core.dtype_code(dtype)
-        if distribution == "uniform":
-            self.kernel = _core.DIST_UNIFORM
-            self.params = _fill.uniform_params(a, b, self.code)
-        elif distribution in ("normal", "truncated_normal"):
-            self.kernel = _core.DIST_NORMAL
-            self.params = _fill.normal_params(a, b, self.code,
-                                              truncate=distribution == "truncated_normal")
-        else:  # pragma: no cover - initializers only build the three above
-            raise ValueError(f"unknown distribution {distribution!r}")
+        fmt = _dtypes.lookup(dtype)
+        assert fmt is not None               # Initializer._dtype accepted it
+        self.fmt = fmt
+        self.distribution = _distribution(distribution)
+        self.params = self.distribution.kernel_params(a, b, fmt)
 
     def _fill_run(self, flat_out: np.ndarray, offset: int, seed: int) -> None:
-        _fill._run(flat_out, self.code, self.kernel, self.params, seed, offset)
+        _fill.run(flat_out, self.fmt, self.distribution.code, self.params, seed, offset)
 
     def _fill_runs(self, flat_out: np.ndarray, starts: np.ndarray, length: int,
                    seed: int) -> None:
@@ -213,8 +144,8 @@ class _StreamPlan(_Plan):
             self._fill_run(flat_out[:length], int(starts[0]), seed)
             return
         ends = starts + length
-        first_block = starts // _core.BLOCK
-        last_block = (ends - 1) // _core.BLOCK
+        first_block = starts // _fill.BLOCK
+        last_block = (ends - 1) // _fill.BLOCK
         joins = (starts[1:] == ends[:-1]) | (first_block[1:] <= last_block[:-1])
         # Scratch buffers stay small: a span never takes in a run that starts
         # in another group of _SPAN_BLOCKS stream blocks.
@@ -233,7 +164,7 @@ class _StreamPlan(_Plan):
                 dest[...] = span[((starts[k0:k1] - low)[:, None] + within).ravel()]
 
     def fill_box(self, out: np.ndarray, box: Box, seed: int) -> None:
-        run_length, offsets = _box_runs(self.shape, box)
+        run_length, offsets = box_runs(self.shape, box)
         self._fill_runs(out.reshape(-1), offsets, run_length, seed)
 
     def fill_rows(self, out: np.ndarray, ids: np.ndarray, seed: int) -> None:
@@ -250,6 +181,29 @@ class _StreamPlan(_Plan):
                     out=out.reshape((len(flat_ids),) + self.shape[1:]))
 
 
+class _ProtocolPlan(_Plan):
+    """A custom initializer's :meth:`Initializer.fill_block`, as a plan."""
+
+    def __init__(self, init: "Initializer", shape: tuple[int, ...]) -> None:
+        self.init, self.shape = init, shape
+
+    def fill_box(self, out: np.ndarray, box: Box, seed: int) -> None:
+        self.init.fill_block(out, box, self.shape, seed)
+
+    def fill_rows(self, out: np.ndarray, ids: np.ndarray, seed: int) -> None:
+        # Each distinct row once, consecutive rows as one box, then gathered.
+        unique, inverse = np.unique(ids.reshape(-1), return_inverse=True)
+        if len(unique) == 0:
+            return
+        rows = np.empty((len(unique),) + self.shape[1:], out.dtype)
+        rest = full_box(self.shape[1:])
+        starts = np.concatenate(([0], np.flatnonzero(np.diff(unique) != 1) + 1, [len(unique)]))
+        for k0, k1 in zip(starts[:-1].tolist(), starts[1:].tolist()):
+            first = int(unique[k0])
+            self.fill_box(rows[k0:k1], ((first, first + k1 - k0),) + rest, seed)
+        out[...] = rows[inverse.reshape(ids.shape)]
+
+
 class _ConstantPlan(_Plan):
     """Every element is ``np.broadcast_to(value, shape)`` at its index."""
 
@@ -263,7 +217,7 @@ class _ConstantPlan(_Plan):
                              f"shape {shape}") from None
 
     def fill_box(self, out: np.ndarray, box: Box, seed: int) -> None:
-        out[...] = self.values[_box_slices(box)]
+        out[...] = self.values[box_slices(box)]
 
     def fill_rows(self, out: np.ndarray, ids: np.ndarray, seed: int) -> None:
         if self.values.ndim and self.values.strides[0] == 0:
@@ -311,12 +265,12 @@ class _OrthogonalPlan(_Plan):
         self.normal = _StreamPlan(self.flat_shape, self.work_dtype, "normal", 0.0, 1.0)
 
     def fill_box(self, out: np.ndarray, box: Box, seed: int) -> None:
-        if box != _full_box(self.shape):  # pragma: no cover - block() refuses first
+        if box != full_box(self.shape):  # pragma: no cover - block() refuses first
             raise NotImplementedError("Orthogonal cannot generate part of a tensor")
         if out.size == 0:
             return
         a = np.empty(self.flat_shape, self.work_dtype)
-        self.normal.fill_box(a, _full_box(self.flat_shape), seed)
+        self.normal.fill_box(a, full_box(self.flat_shape), seed)
         q, r = np.linalg.qr(a)
         # Mezzadri's sign correction makes Q Haar-distributed; a zero on the
         # diagonal (probability 0) keeps its column rather than zeroing it.
@@ -333,13 +287,20 @@ class _OrthogonalPlan(_Plan):
 class Initializer:
     """Base class of all varinit initializers (Keras's ``Initializer``).
 
-    Subclasses define ``_plan(shape, dtype)``; the base class provides
-    ``__call__``, :meth:`block`, :meth:`rows`, configs and :meth:`clone`.
+    A subclass implements one method of the block protocol,
+    :meth:`fill_block` (write any box of the full tensor for a given seed),
+    and gets ``__call__``, :meth:`block`, :meth:`rows`, ``out=`` buffers
+    (memmaps larger than memory included), :func:`varinit.save`,
+    :func:`varinit.dask.from_initializer` and the framework integrations.
+    Random ones subclass :class:`RandomInitializer` for Keras's ``seed``
+    semantics.  ``docs/architecture.md`` has a worked example.
 
     Notes
     -----
     ``init(shape)`` validates everything (shape, dtype, ``out``, parameters)
-    before it writes anything or advances a :class:`varinit.SeedGenerator`.
+    before it writes anything or advances a :class:`varinit.SeedGenerator`
+    (a custom :meth:`fill_block` is called after the seed is taken, so its
+    own checks come after that).
     """
 
     #: Whether the values depend on a seed.
@@ -349,11 +310,47 @@ class Initializer:
 
     # -- subclass hooks -------------------------------------------------
 
+    def fill_block(self, out: np.ndarray, box: Box, shape: tuple[int, ...], seed: int) -> None:
+        """Write the elements ``box`` of the full tensor into ``out``: the block protocol.
+
+        The one method a custom initializer implements; everything
+        blockwise calls it.  It must write exactly the values
+        ``init(shape, out.dtype)[box]`` would hold for fill seed ``seed``,
+        whatever the box, so that boxes generated apart, in any order, on
+        any machine, assemble into the full tensor bit for bit.
+
+        Parameters
+        ----------
+        out : numpy.ndarray
+            Writable array of the box's shape, in a dtype the initializer
+            accepts (for random initializers: C-contiguous, aligned, native
+            float16, bfloat16, float32 or float64).
+        box : tuple of (int, int)
+            ``(start, stop)`` per axis of ``shape``, step 1
+            (:mod:`varinit.blocks` has helpers, e.g.
+            :func:`~varinit.blocks.box_runs` for its contiguous runs).
+        shape : tuple of int
+            Shape of the full tensor (fans and parameters come from it).
+        seed : int
+            The fill seed in ``[0, 2**64)``, already pinned by the caller
+            (:meth:`fill_seed`); initializers that take no seed ignore it.
+
+        Raises
+        ------
+        NotImplementedError
+            If the initializer cannot generate part of a tensor alone.
+        """
+        self._plan(shape, out.dtype).fill_box(out, box, seed)
+
     def _plan(self, shape: tuple[int, ...], dtype: np.dtype) -> _Plan:
+        # Built-in initializers override this (their parameters are computed
+        # once per call); a custom one reaches its fill_block through it.
+        if type(self).fill_block is not Initializer.fill_block:
+            return _ProtocolPlan(self, shape)
         if type(self).__call__ is not Initializer.__call__:
             raise NotImplementedError(
-                f"{type(self).__name__} defines __call__() but not _plan(shape, dtype), "
-                "which block() and rows() need")
+                f"{type(self).__name__} defines __call__() but not fill_block(out, box, shape, "
+                "seed), which block() and rows() need")
         raise NotImplementedError("Initializer subclasses must implement the `__call__()` method.")
 
     def _accepts_dtype(self, dtype: np.dtype) -> bool:
@@ -377,7 +374,7 @@ class Initializer:
             if out is not None and out.dtype.newbyteorder("=") != resolved:
                 raise TypeError(f"out has dtype {out.dtype}, but dtype={resolved} was requested")
         if not self._accepts_dtype(resolved):
-            kinds = _FLOAT_DTYPES if self._random else "numeric"
+            kinds = _dtypes.FLOAT_NAMES if self._random else "numeric"
             raise TypeError(f"{type(self).__name__} cannot generate dtype {resolved}: "
                             f"it takes {kinds} dtypes")
         if out is not None:
@@ -385,7 +382,7 @@ class Initializer:
                 raise ValueError(f"out has non-native byte order ({out.dtype.str}); "
                                  "varinit writes native-endian values only")
             if self._random:
-                _core.check_out(out, _fill.FLOAT_CODES, type(self).__name__)
+                _fill.check_out(out, type(self).__name__)
             elif not out.flags.writeable:
                 raise ValueError("out is read-only")
         return resolved
@@ -402,7 +399,15 @@ class Initializer:
         key (as Keras)."""
         self._default_dtype = self._dtype(dtype, None)
 
-    def _peek_seed(self) -> int:
+    def fill_seed(self) -> int:
+        """The fill seed the next call will use, without advancing anything.
+
+        Returns
+        -------
+        int
+            In ``[0, 2**64)``; 0 for initializers that take no seed.
+            :meth:`block` and :meth:`rows` use it.
+        """
         source = self._seed_source()
         return 0 if source is None else source.peek()
 
@@ -410,17 +415,24 @@ class Initializer:
         source = self._seed_source()
         return 0 if source is None else source.next()
 
-    def _with_fixed_seed(self, seed: int | None = None) -> "Initializer":
+    def pinned(self, seed: int | None = None) -> "Initializer":
         """This initializer with its seed pinned to the fill seed ``seed``.
 
-        The result is a copy whose every call, :meth:`block` and :meth:`rows`
-        use ``seed`` (default: the fill seed the next call of ``self`` would
-        use, read once, without advancing a :class:`varinit.SeedGenerator`),
-        and whose :meth:`get_config` records that integer seed.  Code that
-        builds one result from several ``block`` calls uses it, so all of
-        them see the same seed even if a shared generator advances
-        meanwhile.  Initializers whose values do not depend on a seed
-        return themselves.
+        Parameters
+        ----------
+        seed : int, optional
+            Fill seed; default :meth:`fill_seed` (read once, without
+            advancing a :class:`varinit.SeedGenerator`).
+
+        Returns
+        -------
+        Initializer
+            A copy whose every call, :meth:`block` and :meth:`rows` use
+            ``seed`` and whose :meth:`get_config` records that integer
+            seed; ``self`` for initializers whose values do not depend on a
+            seed.  Code that builds one result from several ``block`` calls
+            (files, dask arrays, shards) pins first, so all of them see the
+            same seed even if a shared generator advances meanwhile.
         """
         if self._seed_source() is None:
             return self
@@ -476,10 +488,10 @@ class Initializer:
         # A big file-backed buffer is filled and flushed window by window (via
         # block() of a copy pinned to this call's seed), so its dirty pages
         # never have to fit in memory.
-        if isinstance(out, np.memmap) and _mapped.fill_mapped_windows(
-                self._with_fixed_seed(seed), out, threshold=_mapped.MAPPED_THRESHOLD):
+        if isinstance(out, np.memmap) and blocks.fill_windowed(
+                self.pinned(seed), out, threshold=blocks.MAPPED_THRESHOLD):
             return out
-        plan.fill_box(out, _full_box(full), seed)
+        plan.fill_box(out, full_box(full), seed)
         return out
 
     def block(self, shape: ShapeLike, index: BlockIndex, dtype: DTypeLike | None = None,
@@ -532,12 +544,12 @@ class Initializer:
         """
         resolved = self._dtype(dtype, out)
         full = as_shape(shape)
-        box = _as_box(full, index)
-        self._check_out_shape(out, _box_shape(box))
+        box = blocks.as_box(full, index)
+        self._check_out_shape(out, box_shape(box))
         plan = self._plan(full, resolved)
         if out is None:
-            out = np.empty(_box_shape(box), resolved)
-        plan.fill_box(out, box, self._peek_seed())
+            out = np.empty(box_shape(box), resolved)
+        plan.fill_box(out, box, self.fill_seed())
         return out
 
     def rows(self, shape: ShapeLike, ids: ArrayLike, dtype: DTypeLike | None = None, *,
@@ -598,7 +610,7 @@ class Initializer:
         plan = self._plan(full, resolved)
         if out is None:
             out = np.empty(row_ids.shape + full[1:], resolved)
-        plan.fill_rows(out, row_ids, self._peek_seed())
+        plan.fill_rows(out, row_ids, self.fill_seed())
         return out
 
     def get_config(self) -> dict:
@@ -824,8 +836,17 @@ class Identity(_ConstantInitializer):
 # Random initializers
 # --------------------------------------------------------------------------
 
-class _RandomInitializer(Initializer):
-    """Seed handling shared by the random initializers (Keras's ``RandomInitializer``)."""
+class RandomInitializer(Initializer):
+    """Base class of the random initializers: Keras's ``seed`` semantics.
+
+    Parameters
+    ----------
+    seed : int, None, SeedGenerator or numpy.random.Generator, optional
+        An int or None gives the same values on every call; a
+        :class:`varinit.SeedGenerator` new ones on each call
+        (``docs/initializers.md``).  The fill seed of a call reaches
+        :meth:`Initializer.fill_block` as its ``seed`` argument.
+    """
 
     _random = True
 
@@ -838,9 +859,9 @@ class _RandomInitializer(Initializer):
     def _seed_source(self) -> FixedSeed | SeedGenerator:
         return self._source
 
-    def _with_fixed_seed(self, seed: int | None = None) -> "_RandomInitializer":
+    def pinned(self, seed: int | None = None) -> "RandomInitializer":
         pinned = copy.copy(self)
-        pinned._source = FixedSeed(self._peek_seed() if seed is None else seed)
+        pinned._source = FixedSeed(self.fill_seed() if seed is None else u64(seed, "seed"))
         pinned._init_seed = pinned.seed = pinned._source.seed
         return pinned
 
@@ -848,7 +869,7 @@ class _RandomInitializer(Initializer):
         return {"seed": seed_config(self._init_seed)}
 
 
-class RandomNormal(_RandomInitializer):
+class RandomNormal(RandomInitializer):
     """Normal ``N(mean, stddev**2)``: ``fill_normal(out, mean, stddev)``.
 
     Parameters
@@ -929,7 +950,7 @@ class TruncatedNormal(RandomNormal):
     _distribution = "truncated_normal"
 
 
-class RandomUniform(_RandomInitializer):
+class RandomUniform(RandomInitializer):
     """Uniform on ``[minval, maxval)``: ``fill_uniform(out, minval, maxval)``.
 
     Parameters
@@ -985,7 +1006,7 @@ def _set_repr(names: tuple[str, ...]) -> str:
     return "{" + ", ".join(repr(n) for n in names) + "}"
 
 
-class VarianceScaling(_RandomInitializer):
+class VarianceScaling(RandomInitializer):
     """Scale-aware initializer: std ``sqrt(scale / n)`` for the shape's fan ``n``.
 
     For a call with ``shape``, ``(fan_in, fan_out) = compute_fans(shape, ...)``,
@@ -1235,7 +1256,7 @@ class LecunNormal(_Preset):
     _preset = (1.0, "fan_in", "truncated_normal")
 
 
-class Orthogonal(_RandomInitializer):
+class Orthogonal(RandomInitializer):
     """Random orthogonal matrix (Saxe et al.), Keras's algorithm.
 
     ``rows = prod(shape[:-1])``, ``cols = shape[-1]``; a

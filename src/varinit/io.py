@@ -30,12 +30,12 @@ from typing import Any, Literal, Union
 
 import numpy as np
 
-from . import _mapped, _threads
+from . import _threads, blocks
 from ._dtypes import resolve_dtype, table_dtype
-from ._config import deserialize, pin_seed, pinned_config
+from ._config import deserialize, pinned_config
 from ._core import STREAM_VERSION
 from ._fans import as_shape
-from ._mapped import Window, check_initializer, probe, windows
+from .blocks import Window, check_blockwise, probe, windows
 from ._version import __version__
 
 __all__ = [
@@ -476,7 +476,7 @@ def _collect(init_or_tensors: Any, shape: Any, dtype: Any, name: str) -> list[_T
         specs = [(name, init_or_tensors, shape, dtype)]
     tensors = []
     for key, init, shp, dt in specs:
-        check_initializer(init)
+        check_blockwise(init)
         shp = as_shape(shp)
         dt = table_dtype(dt)
         try:
@@ -485,7 +485,7 @@ def _collect(init_or_tensors: Any, shape: Any, dtype: Any, name: str) -> list[_T
             raise NotImplementedError(f"tensor {key!r}: {type(init).__name__} cannot be "
                                       f"generated blockwise, so it cannot be streamed to a "
                                       f"file ({exc})") from None
-        pinned = pin_seed(init)
+        pinned = init.pinned()
         tensors.append(_Tensor(key, pinned, shp, dt, pinned_config(pinned)))
     return tensors
 
@@ -1047,9 +1047,9 @@ def fill_mapped(init: Any, out: np.ndarray, *, progress: ProgressArg = False) ->
     Ctrl-C stops it between windows (or within one, as any fill) and leaves
     the file partly written: it is the caller's file, not a temporary.
     """
-    check_initializer(init)
+    check_blockwise(init)
     _check_progress(progress)
-    pinned = pin_seed(init)
+    pinned = init.pinned()
     if not _fill_windows(pinned, out, progress, threshold=0):
         plain = out.view(np.ndarray) if isinstance(out, np.ndarray) else out
         pinned(out=plain)
@@ -1073,7 +1073,8 @@ def fill_mapped_windows(init: Any, out: Any, *, progress: ProgressArg = False,
     advanced meanwhile (by another thread) does not change the result.
     """
     _check_progress(progress)
-    return _fill_windows(pin_seed(init), out, progress, threshold)
+    check_blockwise(init)
+    return _fill_windows(init.pinned(), out, progress, threshold)
 
 
 def _fill_windows(pinned: Any, out: Any, progress: ProgressArg, threshold: int) -> bool:
@@ -1086,7 +1087,7 @@ def _fill_windows(pinned: Any, out: Any, progress: ProgressArg, threshold: int) 
         meter.update(done)
 
     try:
-        return _mapped.fill_mapped_windows(pinned, out, threshold=threshold, on_bytes=on_bytes)
+        return blocks.fill_windowed(pinned, out, threshold=threshold, on_bytes=on_bytes)
     finally:
         if meter is not None:
             meter.close()
