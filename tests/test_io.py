@@ -18,7 +18,7 @@ from sigint import interrupt
 
 import varinit
 from varinit import blocks as _mapped, io
-from varinit._dtypes import table_dtype
+from varinit.dtypes import table_dtype
 
 ml_dtypes = pytest.importorskip("ml_dtypes")
 BF16 = np.dtype(ml_dtypes.bfloat16)

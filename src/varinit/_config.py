@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import initializers as _init
-from ._dtypes import resolve_dtype
+from .dtypes import resolve_dtype
 from ._fans import as_shape
 from .initializers import Initializer
 
@@ -132,34 +132,6 @@ def deserialize(config: Mapping[str, Any] | str,
     if not isinstance(inner, Mapping):
         raise TypeError(f"the config of {name} must be a dict, got {type(inner).__name__}")
     return cls.from_config(dict(inner))
-
-
-def pinned_config(pinned: Any) -> dict:
-    """:func:`serialize` of a pinned initializer, as plain JSON data.
-
-    Parameters
-    ----------
-    pinned : Initializer
-        A result of :meth:`Initializer.pinned`.
-
-    Returns
-    -------
-    dict
-        Its config; the seed is the integer fill seed, so
-        :func:`deserialize` of the result regenerates exactly what
-        ``pinned.block`` produces.
-
-    Raises
-    ------
-    ValueError
-        If the config's seed is not an integer.
-    """
-    config = json.loads(json.dumps(serialize(pinned)))   # a JSON-safe deep copy
-    seed = config.get("config", {}).get("seed")
-    if seed is not None and not isinstance(seed, int):
-        raise ValueError(f"cannot record the seed of {type(pinned).__name__}: its config has "
-                         f"seed={seed!r}, not an integer fill seed")
-    return config
 
 
 def _array_initializer(array: np.ndarray) -> Callable[..., np.ndarray]:

@@ -207,7 +207,7 @@ def check_out(out, codes, what):
     Validate a caller's output buffer and return its dtype code.
 
     ``codes`` maps the native-endian numpy dtypes the caller accepts to
-    their C dtype codes (``varinit._dtypes`` builds it).  A wrong type or
+    their C dtype codes (``varinit.dtypes`` builds it).  A wrong type or
     dtype raises ``TypeError``; read-only, non-contiguous, misaligned or
     byte-swapped buffers raise ``ValueError``.  Nothing is ever copied.
     """

@@ -20,7 +20,7 @@ from fractions import Fraction
 from typing import Any
 
 from . import _core, _ieee
-from ._dtypes import DType, by_code
+from .dtypes import DType, by_code
 
 __all__ = ["Distribution", "DISTRIBUTIONS", "get"]
 

@@ -1,7 +1,7 @@
 """The fill API: check the buffer, look the distribution up, call the core.
 
 The distributions and their exact parameter rounding live in
-``varinit._distributions``, the dtypes in ``varinit._dtypes``; this module
+``varinit._distributions``, the dtypes in ``varinit.dtypes``; this module
 is the public face over them and the one caller of the Cython layer's fill.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _core, _dispatch, _dtypes, _threads
+from . import _core, _dispatch, _threads, dtypes as _dtypes
 from ._distributions import Distribution, get as _distribution
 from ._validate import integer, u64
 

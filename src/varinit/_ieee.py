@@ -14,7 +14,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._dtypes import DType
+from .dtypes import DType
 
 __all__ = ["value", "key_of", "bits_of", "round_inward", "nearest", "check_finite_in",
            "largest", "at_key"]

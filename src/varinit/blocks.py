@@ -24,6 +24,7 @@ and :mod:`varinit._threads` only.
 """
 from __future__ import annotations
 
+import json
 import math
 import mmap
 from collections.abc import Callable, Iterator, Sequence
@@ -33,12 +34,13 @@ from typing import TYPE_CHECKING, Union
 import numpy as np
 
 from . import _threads
+from ._fans import as_shape
 
 if TYPE_CHECKING:  # pragma: no cover
     from .initializers import Initializer
 
 __all__ = ["Box", "BlockIndex", "as_box", "full_box", "box_shape", "box_slices", "box_runs",
-           "Window", "windows", "check_blockwise", "probe", "fill_windowed",
+           "Window", "windows", "check_blockwise", "probe", "pinned_config", "fill_windowed", "as_shape",
            "MAPPED_THRESHOLD", "MAPPED_WINDOW"]
 
 #: A box of a tensor: ``(start, stop)`` per axis, step 1.
@@ -254,6 +256,35 @@ def probe(init: Initializer, shape: tuple[int, ...], dtype: np.dtype) -> None:
     if np.asarray(got).dtype != dtype:
         raise TypeError(f"{type(init).__name__}.block returned {np.asarray(got).dtype}, "
                         f"expected {dtype}")
+
+
+def pinned_config(pinned: Initializer) -> dict:
+    """:func:`serialize` of a pinned initializer, as plain JSON data.
+
+    Parameters
+    ----------
+    pinned : Initializer
+        A result of :meth:`Initializer.pinned`.
+
+    Returns
+    -------
+    dict
+        Its config; the seed is the integer fill seed, so
+        :func:`deserialize` of the result regenerates exactly what
+        ``pinned.block`` produces.
+
+    Raises
+    ------
+    ValueError
+        If the config's seed is not an integer.
+    """
+    from ._config import serialize       # _config builds on the initializers, which build on this
+    config = json.loads(json.dumps(serialize(pinned)))   # a JSON-safe deep copy
+    seed = config.get("config", {}).get("seed")
+    if seed is not None and not isinstance(seed, int):
+        raise ValueError(f"cannot record the seed of {type(pinned).__name__}: its config has "
+                         f"seed={seed!r}, not an integer fill seed")
+    return config
 
 
 # ---------------------------------------------------------------------------

@@ -224,7 +224,7 @@ def _dtype_name(text: str) -> str:
 
 def _cmd_init(args: argparse.Namespace) -> int:
     from . import io
-    from ._dtypes import table_dtype
+    from .dtypes import table_dtype
 
     shape = parse_shape(args.shape)
     try:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
-from ._dtypes import resolve_dtype
+from .dtypes import resolve_dtype
 from .initializers import TRUNCATED_STDDEV_FACTOR, VarianceScaling
 
 __all__ = ["variance_scaling_initializer", "xavier_initializer", "xavier_initializer_conv2d"]

@@ -22,10 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import _threads
-from ._config import pinned_config
-from ._dtypes import table_dtype
-from ._fans import as_shape
-from .blocks import check_blockwise, probe
+from .dtypes import table_dtype
+from .blocks import as_shape, check_blockwise, pinned_config, probe
 
 if TYPE_CHECKING:  # pragma: no cover
     import dask.array

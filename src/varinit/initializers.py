@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from . import _dtypes, _fill, blocks
+from . import _fill, blocks, dtypes as _dtypes
 from ._distributions import get as _distribution
-from ._dtypes import resolve_dtype
+from .dtypes import resolve_dtype
 from ._fans import AxesLike, ShapeLike, as_shape, check_axes, check_layout, compute_fans
 from ._seeds import FixedSeed, SeedGenerator, SeedLike, resolve_seed, seed_config
 from ._validate import u64

@@ -31,11 +31,11 @@ from typing import Any, Literal, Union
 import numpy as np
 
 from . import _threads, blocks
-from ._dtypes import resolve_dtype, table_dtype
-from ._config import deserialize, pinned_config
+from .dtypes import resolve_dtype, table_dtype
+from ._config import deserialize
 from ._core import STREAM_VERSION
 from ._fans import as_shape
-from .blocks import Window, check_blockwise, probe, windows
+from .blocks import Window, check_blockwise, pinned_config, probe, windows
 from ._version import __version__
 
 __all__ = [
