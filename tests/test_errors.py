@@ -112,6 +112,40 @@ def test_bad_seed(fill, seed, exc):
     assert _untouched(out)
 
 
+SEEDED_CLASSES = [varinit.RandomNormal, varinit.RandomUniform, varinit.TruncatedNormal,
+                  varinit.VarianceScaling, varinit.GlorotUniform, varinit.HeNormal,
+                  varinit.Orthogonal, varinit.SeedGenerator]
+
+
+@pytest.mark.parametrize("cls", SEEDED_CLASSES, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("seed,exc", [(-1, ValueError), (2**64, ValueError), (True, TypeError),
+                                      (1.5, TypeError), ("42", TypeError), ([1], TypeError)])
+def test_bad_seed_on_initializers_follows_the_same_policy(cls, seed, exc):
+    """A wrong type is a TypeError everywhere (for initializers also a
+    ValueError, the class Keras raises); a wrong value a ValueError."""
+    with pytest.raises(exc, match="seed") as info:
+        cls(seed=seed)
+    if exc is TypeError:
+        assert isinstance(info.value, ValueError)       # what Keras code catches
+
+
+def test_one_validator_for_every_integer_argument():
+    with pytest.raises(TypeError, match="offset"):
+        varinit.fill_uniform(_buffer(), seed=0, offset="3")
+    with pytest.raises(TypeError, match="threads"):
+        varinit.set_num_threads("2")
+    with pytest.raises(TypeError, match="dimension"):
+        varinit.GlorotUniform(seed=0)(("3", 2))
+    with pytest.raises(TypeError, match="root"):
+        varinit.derive_seed("7", "x")
+    with pytest.raises(TypeError, match="initstate"):
+        varinit.PCG32("1", 2)
+    with pytest.raises(ValueError, match="initseq"):
+        varinit.PCG32(1, 2**64)
+    with pytest.raises(ValueError, match="n must be"):
+        varinit.PCG32(1, 2).random_raw(-1)
+
+
 def test_seed_is_required():
     with pytest.raises(TypeError):
         varinit.fill_uniform(_buffer())  # type: ignore[call-arg]

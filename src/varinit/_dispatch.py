@@ -28,9 +28,9 @@ def available_kernels() -> list[str]:
     return [name for name in KNOWN_KERNELS if _core.missing_features(name) == ""]
 
 
-def _why_not(name: object) -> str | None:
+def _why_not(name: str) -> str | None:
     """Why kernel ``name`` cannot be used here, or None if it can."""
-    if not isinstance(name, str) or name not in KNOWN_KERNELS:
+    if name not in KNOWN_KERNELS:
         return f"{name!r} is not a kernel; valid values: " + ", ".join(KNOWN_KERNELS)
     missing = _core.missing_features(name)
     if missing is None:
@@ -87,6 +87,8 @@ class use_kernel:
 
     Raises
     ------
+    TypeError
+        For a name that is not a string.
     ValueError
         For an unknown name or a kernel this CPU or build cannot run.
 
@@ -100,6 +102,9 @@ class use_kernel:
 
     def __init__(self, name: str) -> None:
         global _process_kernel
+        if not isinstance(name, str):
+            raise TypeError(f"use_kernel: the kernel name must be a string, got "
+                            f"{type(name).__name__}")
         problem = _why_not(name)
         if problem is not None:
             raise ValueError(f"use_kernel: {problem}")
