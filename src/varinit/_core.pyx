@@ -206,15 +206,15 @@ def check_out(out, codes, what):
 
     Validate a caller's output buffer and return its dtype code.
 
-    ``codes`` maps the native-endian numpy dtypes the caller accepts to
-    their C dtype codes (``varinit.dtypes`` builds it).  A wrong type or
+    ``codes`` maps the names of the dtypes the caller accepts to their C
+    dtype codes (``varinit.dtypes`` builds it).  A wrong type or
     dtype raises ``TypeError``; read-only, non-contiguous, misaligned or
     byte-swapped buffers raise ``ValueError``.  Nothing is ever copied.
     """
     if not isinstance(out, np.ndarray):
         raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
     dtype = out.dtype
-    code = codes.get(dtype.newbyteorder("=")) if dtype.kind in "uifcV" else None
+    code = codes.get(dtype.name) if dtype.kind in "ufV" else None
     if code is None:
         raise TypeError(f"{what} cannot fill an array of dtype {dtype}")
     if not dtype.isnative:

@@ -105,17 +105,12 @@ def lookup(dtype: np.dtype) -> DType | None:
     return row
 
 
-def codes(rows: tuple[DType, ...] = DTYPES) -> dict[np.dtype, int]:
-    """``{native numpy dtype: C code}`` for ``rows``, as the ``out=``
-    checker of the Cython layer takes it; dtypes that cannot be had here
-    (bfloat16 without ``ml_dtypes``) are left out."""
-    table = {}
-    for row in rows:
-        try:
-            table[row.numpy] = row.code
-        except TypeError:  # pragma: no cover - ml_dtypes missing
-            pass
-    return table
+def codes(rows: tuple[DType, ...] = DTYPES) -> dict[str, int]:
+    """``{dtype name: C code}`` for ``rows``, as the ``out=`` checker of the
+    Cython layer takes it.  Keyed by name, so that checking a buffer never
+    imports ``ml_dtypes`` (about a second): a bfloat16 array exists only if
+    its owner imported it."""
+    return {row.name: row.code for row in rows}
 
 
 def resolve_dtype(dtype: DTypeLike | None) -> np.dtype:
