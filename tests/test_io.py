@@ -17,7 +17,7 @@ import pytest
 from sigint import interrupt
 
 import varinit
-from varinit import blocks as _mapped, io
+from varinit import _boxes as _mapped, io
 from varinit.dtypes import table_dtype
 
 ml_dtypes = pytest.importorskip("ml_dtypes")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import varinit
+from varinit import _boxes
 from varinit.blocks import box_runs, box_slices
 
 SHAPE = (300, 7, 5)
@@ -90,8 +91,8 @@ def test_save_streams_a_custom_initializer(tmp_path, init, suffix):
 
 @pytest.mark.parametrize("init", CUSTOM, ids=IDS)
 def test_memmap_out_goes_through_the_protocol(tmp_path, init, monkeypatch):
-    monkeypatch.setattr(varinit.blocks, "MAPPED_THRESHOLD", 0)
-    monkeypatch.setattr(varinit.blocks, "MAPPED_WINDOW", 4096)       # many windows
+    monkeypatch.setattr(_boxes, "MAPPED_THRESHOLD", 0)
+    monkeypatch.setattr(_boxes, "MAPPED_WINDOW", 4096)       # many windows
     calls = []
     original = type(init).fill_block
 

@@ -332,7 +332,7 @@ def test_initializers_and_seed_generators_pickle():
 
 
 def test_memmap_out_goes_window_by_window_with_the_call_seed(tmp_path, monkeypatch):
-    from varinit import blocks
+    from varinit import _boxes as blocks
     monkeypatch.setattr(blocks, "MAPPED_THRESHOLD", 0)      # window even a small map
     windows = []
     original = blocks.fill_windowed

@@ -23,13 +23,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from . import _fill, blocks, dtypes as _dtypes
+from . import _boxes, _fill, dtypes as _dtypes
 from ._distributions import get as _distribution
 from .dtypes import resolve_dtype
 from ._fans import AxesLike, ShapeLike, as_shape, check_axes, check_layout, compute_fans
 from ._seeds import FixedSeed, SeedGenerator, SeedLike, resolve_seed, seed_config
 from ._validate import u64
-from .blocks import Box, BlockIndex, box_runs, box_shape, box_slices, full_box
+from ._boxes import Box, BlockIndex, box_runs, box_shape, box_slices, full_box
 
 __all__ = [
     "Initializer", "RandomInitializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform",
@@ -488,8 +488,8 @@ class Initializer:
         # A big file-backed buffer is filled and flushed window by window (via
         # block() of a copy pinned to this call's seed), so its dirty pages
         # never have to fit in memory.
-        if isinstance(out, np.memmap) and blocks.fill_windowed(
-                self.pinned(seed), out, threshold=blocks.MAPPED_THRESHOLD):
+        if isinstance(out, np.memmap) and _boxes.fill_windowed(
+                self.pinned(seed), out, threshold=_boxes.MAPPED_THRESHOLD):
             return out
         plan.fill_box(out, full_box(full), seed)
         return out
@@ -544,7 +544,7 @@ class Initializer:
         """
         resolved = self._dtype(dtype, out)
         full = as_shape(shape)
-        box = blocks.as_box(full, index)
+        box = _boxes.as_box(full, index)
         self._check_out_shape(out, box_shape(box))
         plan = self._plan(full, resolved)
         if out is None:
