@@ -213,6 +213,8 @@ def test_orthogonal_has_no_block_or_rows():
         init.block((4, 4), (slice(0, 2),))
     with pytest.raises(NotImplementedError, match="whole"):
         init.rows((4, 4), [0])
+    # The whole tensor as a block is the tensor.
+    np.testing.assert_array_equal(init.block((4, 4), (slice(None),)), init((4, 4)))
 
 
 def test_big_table_rows_without_the_table():

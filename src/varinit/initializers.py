@@ -251,6 +251,12 @@ class _IdentityPlan(_Plan):
         np.put_along_axis(out, column, value, axis=-1)
 
 
+def _whole_only() -> NotImplementedError:
+    return NotImplementedError(
+        "Orthogonal cannot generate part of a tensor: every value of an orthogonal matrix "
+        "depends on the whole QR factorization; call the initializer on the full shape")
+
+
 class _OrthogonalPlan(_Plan):
     """QR of a ``fill_normal`` matrix, Keras's algorithm; whole tensors only."""
 
@@ -265,8 +271,8 @@ class _OrthogonalPlan(_Plan):
         self.normal = _StreamPlan(self.flat_shape, self.work_dtype, "normal", 0.0, 1.0)
 
     def fill_box(self, out: np.ndarray, box: Box, seed: int) -> None:
-        if box != full_box(self.shape):  # pragma: no cover - block() refuses first
-            raise NotImplementedError("Orthogonal cannot generate part of a tensor")
+        if box != full_box(self.shape):
+            raise _whole_only()
         if out.size == 0:
             return
         a = np.empty(self.flat_shape, self.work_dtype)
@@ -278,6 +284,9 @@ class _OrthogonalPlan(_Plan):
         if self.n_rows < self.n_cols:
             q = q.T
         out[...] = (self.gain * q.reshape(self.shape)).astype(self.dtype)
+
+    def fill_rows(self, out: np.ndarray, ids: np.ndarray, seed: int) -> None:
+        raise _whole_only()
 
 
 # --------------------------------------------------------------------------
@@ -1285,9 +1294,10 @@ class Orthogonal(RandomInitializer):
     -----
     The normal matrix is reproducible bit for bit, but the QR factorization
     comes from the LAPACK that numpy links, so the bits of the result may
-    differ between builds (orthonormality does not).  :meth:`block` and
-    :meth:`rows` raise ``NotImplementedError``: every value depends on the
-    whole matrix.  Cost is O(max·min²).
+    differ between builds (orthonormality does not).  :meth:`block` of
+    anything but the whole tensor, and :meth:`rows`, raise
+    ``NotImplementedError``: every value depends on the whole matrix.
+    Cost is O(max·min²).
 
     Examples
     --------
@@ -1306,43 +1316,6 @@ class Orthogonal(RandomInitializer):
             raise ValueError("The tensor to initialize must be at least two-dimensional. "
                              f"Received: shape={shape} of rank {len(shape)}.")
         return _OrthogonalPlan(shape, dtype, self.gain)
-
-    def _whole_only(self, method: str) -> NotImplementedError:
-        return NotImplementedError(
-            f"Orthogonal.{method}() is not available: every value of an orthogonal matrix "
-            "depends on the whole QR factorization; call the initializer on the full shape")
-
-    def block(self, shape: ShapeLike, index: BlockIndex, dtype: DTypeLike | None = None,
-              out: np.ndarray | None = None) -> np.ndarray:
-        """Not available for Orthogonal: every value depends on the whole QR.
-
-        Parameters
-        ----------
-        shape, index, dtype, out
-            As for :meth:`Initializer.block`; not used.
-
-        Raises
-        ------
-        NotImplementedError
-            Always.
-        """
-        raise self._whole_only("block")
-
-    def rows(self, shape: ShapeLike, ids: ArrayLike, dtype: DTypeLike | None = None, *,
-             out: np.ndarray | None = None) -> np.ndarray:
-        """Not available for Orthogonal: every value depends on the whole QR.
-
-        Parameters
-        ----------
-        shape, ids, dtype, out
-            As for :meth:`Initializer.rows`; not used.
-
-        Raises
-        ------
-        NotImplementedError
-            Always.
-        """
-        raise self._whole_only("rows")
 
     def get_config(self) -> dict:
         """``{"seed", "gain"}``, as Keras.
