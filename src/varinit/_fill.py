@@ -135,20 +135,19 @@ def fill_normal(out: np.ndarray, mean: float = 0.0, stddev: float = 1.0, *,
     stddev : float
         Standard deviation, positive; ``mean ± 13*stddev`` must be finite in
         ``out.dtype`` (no deviate can exceed that).
-    seed : int
-        Stream seed in ``[0, 2**64)``.
-    offset : int, optional
-        Index of ``out``'s first element in the stream.
+    seed, offset : int
+        As for :func:`fill_uniform`.
 
     Returns
     -------
     numpy.ndarray
-        ``out`` itself.
+        ``out``, holding ``N(mean, stddev**2)`` values.
 
     Raises
     ------
     TypeError, ValueError
-        As for :func:`fill_uniform`.
+        As for :func:`fill_uniform`; ``ValueError`` also when
+        ``mean ± 13*stddev`` is not finite in ``out.dtype``.
 
     Notes
     -----
@@ -184,20 +183,20 @@ def fill_truncated_normal(out: np.ndarray, mean: float = 0.0, stddev: float = 1.
         Centre, finite in ``out.dtype``.
     stddev : float
         Standard deviation of the untruncated normal, positive.
-    seed : int
-        Stream seed in ``[0, 2**64)``.
-    offset : int, optional
-        Index of ``out``'s first element in the stream.
+    seed, offset : int
+        As for :func:`fill_uniform`.
 
     Returns
     -------
     numpy.ndarray
-        ``out`` itself.
+        ``out``; every value inside the bounds.
 
     Raises
     ------
     TypeError, ValueError
-        As for :func:`fill_uniform`.
+        As for :func:`fill_uniform`; ``ValueError`` also when ``stddev`` is
+        too small to resolve around ``mean`` in the dtype the values are
+        computed in (almost every candidate would be rejected).
 
     Examples
     --------

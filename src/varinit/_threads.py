@@ -69,10 +69,8 @@ def set_num_threads(n: int) -> None:
 
     Raises
     ------
-    ValueError
-        If ``n < 1``.
-    TypeError
-        If ``n`` is not an integer.
+    TypeError, ValueError
+        As :func:`num_threads`.
     """
     global _process_threads
     _process_threads = _check(n)
