@@ -33,6 +33,7 @@ import pytest
 
 import varinit
 from varinit import _bench, io
+from varinit.io import _workers
 
 pytest.importorskip("pytest_benchmark")
 
@@ -77,7 +78,7 @@ def _write_zeros(path: str, write_size: int) -> None:
 
 def test_zero_write(benchmark, folder):
     path = os.path.join(folder, "zeros.bin")
-    workers, window = io._plan_workers(buffers_per_worker=1)
+    workers, window = _workers.plan_workers(buffers_per_worker=1)
     _remove(path)
     benchmark.group = "table-8GiB"
     benchmark.pedantic(_write_zeros, args=(path, window), setup=lambda: _remove(path),
@@ -95,7 +96,7 @@ def test_zero_write(benchmark, folder):
 def test_save_npy(benchmark, folder):
     path = os.path.join(folder, "table.npy")
     init = varinit.GlorotUniform(seed=0)
-    workers, window = io._plan_workers(buffers_per_worker=1)
+    workers, window = _workers.plan_workers(buffers_per_worker=1)
 
     def clean() -> None:
         _remove(path, io.sidecar_path(path))

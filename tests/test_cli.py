@@ -14,6 +14,7 @@ from sigint import interrupt
 
 import varinit
 from varinit import cli, io
+from varinit.io import _atomic, _save
 from varinit.__main__ import main
 
 
@@ -129,7 +130,7 @@ def test_not_enough_disk_exit_2(tmp_path, capsys, monkeypatch):
 @pytest.mark.parametrize("errno_, message", [(5, "Input/output error"),
                                              (28, "ran out of disk space")])
 def test_write_failure_midway_exit_1(tmp_path, capsys, monkeypatch, errno_, message):
-    real = io._pwrite_all
+    real = _atomic.pwrite_all
     count = {"n": 0}
 
     def failing(fd, data, offset):
@@ -138,7 +139,7 @@ def test_write_failure_midway_exit_1(tmp_path, capsys, monkeypatch, errno_, mess
             raise OSError(errno_, os.strerror(errno_))
         return real(fd, data, offset)
 
-    monkeypatch.setattr(io, "_pwrite_all", failing)
+    monkeypatch.setattr(_atomic, "pwrite_all", failing)
     assert main(["init", "--shape", "100,10", "-o", str(tmp_path / "t.npy")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("varinit: error: writing ") and message in err
@@ -151,7 +152,7 @@ def test_internal_error_midway_is_not_a_usage_error(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise ValueError("internal bug")
 
-    monkeypatch.setattr(io, "_stream_tensors", broken)
+    monkeypatch.setattr(_save, "stream_tensors", broken)
     with pytest.raises(ValueError, match="internal bug"):
         main(["init", "--shape", "100,10", "-o", str(tmp_path / "t.npy")])
     assert os.listdir(tmp_path) == []

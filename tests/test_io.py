@@ -18,6 +18,7 @@ from sigint import interrupt
 
 import varinit
 from varinit import _boxes as _mapped, io
+from varinit.io import _atomic, _save, _workers, formats
 from varinit.dtypes import table_dtype
 
 ml_dtypes = pytest.importorskip("ml_dtypes")
@@ -49,9 +50,9 @@ def initializers():
 @pytest.fixture
 def small_windows(monkeypatch):
     """Force many tiny windows (and several workers) so window seams are exercised."""
-    monkeypatch.setattr(io, "BUFFER_BUDGET", 64 << 10)
-    monkeypatch.setattr(io, "MAX_WINDOW", 8 << 10)
-    monkeypatch.setattr(io, "MIN_WINDOW", 1 << 10)
+    monkeypatch.setattr(_workers, "BUFFER_BUDGET", 64 << 10)
+    monkeypatch.setattr(_workers, "MAX_WINDOW", 8 << 10)
+    monkeypatch.setattr(_workers, "MIN_WINDOW", 1 << 10)
 
 
 # ---------------------------------------------------------------------------
@@ -202,6 +203,58 @@ def test_safetensors_several_tensors(tmp_path):
     record = json.loads(header["__metadata__"]["varinit"])
     assert list(record["tensors"]) == ["z", "b", "c", "a"]        # the caller's order
     assert varinit.verify(path)
+
+
+# ---------------------------------------------------------------------------
+# The file-format interface is the extension point
+# ---------------------------------------------------------------------------
+
+class RawFormat(formats.FileFormat):
+    """Test-only: the tensors' bytes alone; layout and provenance in the sidecar."""
+
+    name = "raw"
+    suffix = ".bin"
+    sidecar = True
+
+    def dtype_code(self, row):
+        return row.name
+
+    def header(self, tensors, record):
+        return b""
+
+    def sidecar_record(self, tensors, record, header):
+        layout = {t.name: {"shape": list(t.shape), "dtype": self.dtype_code(t.row),
+                           "data_offsets": [t.begin, t.begin + t.nbytes]} for t in tensors}
+        return {**record, "raw_layout": layout}
+
+    def read_layout(self, path, record):
+        return record["raw_layout"], 0
+
+
+def test_a_registered_format_saves_and_verifies(tmp_path, small_windows):
+    a = varinit.HeNormal(seed=6)
+    b = varinit.GlorotUniform(seed=2)
+    path = tmp_path / "t.bin"
+    formats.register(RawFormat())
+    try:
+        with pytest.raises(ValueError, match="registered already"):
+            formats.register(RawFormat())
+        varinit.save(path, {"w": (a, (300, 17)), "b": (b, (9,), "bfloat16")})
+        assert listing(tmp_path) == ["t.bin", "t.bin.varinit.json"]
+        record = io.provenance(path)
+        assert record["file_format"] == "raw" and set(record["tensors"]) == {"w", "b"}
+        assert path.read_bytes() == raw(a((300, 17))).tobytes() + raw(b((9,), BF16)).tobytes()
+        assert varinit.verify(path)
+        data = bytearray(path.read_bytes())
+        data[4 * 1234 + 2] ^= 0x01
+        path.write_bytes(bytes(data))
+        tr = varinit.verify(path).tensors["w"]
+        assert not tr.ok and tr.first_mismatch == 1234
+        assert varinit.verify(path).tensors["b"].ok
+    finally:
+        formats.unregister("raw")
+    with pytest.raises(ValueError, match=r"use a \.npy or \.safetensors file name"):
+        varinit.save(tmp_path / "u.bin", a, (3,))
 
 
 # ---------------------------------------------------------------------------
@@ -504,7 +557,7 @@ def test_call_with_big_memmap_uses_one_seed(tmp_path, monkeypatch):
 
 def test_save_uses_one_seed_while_the_generator_advances(tmp_path, monkeypatch, small_windows):
     gen = varinit.SeedGenerator(5)
-    advance_before_each_window(monkeypatch, io, gen)
+    advance_before_each_window(monkeypatch, _save, gen)
     init = varinit.RandomNormal(seed=gen)
     for suffix in (".npy", ".safetensors"):
         path = tmp_path / f"t{suffix}"
@@ -692,7 +745,7 @@ def test_sigint_removes_partial_file(tmp_path, suffix):
 
 
 def test_disk_full_mid_write(tmp_path, monkeypatch, small_windows):
-    real = io._pwrite_all
+    real = _atomic.pwrite_all
     count = {"n": 0}
 
     def flaky(fd, data, offset):
@@ -701,7 +754,7 @@ def test_disk_full_mid_write(tmp_path, monkeypatch, small_windows):
             raise OSError(28, "No space left on device")
         return real(fd, data, offset)
 
-    monkeypatch.setattr(io, "_pwrite_all", flaky)
+    monkeypatch.setattr(_atomic, "pwrite_all", flaky)
     with pytest.raises(io.NotEnoughDiskSpace, match="ran out of disk space"):
         varinit.save(tmp_path / "t.safetensors", varinit.GlorotUniform(seed=1), (300, 100))
     assert listing(tmp_path) == []
@@ -735,7 +788,7 @@ def test_sigint_is_held_across_the_final_renames():
     before = signal.getsignal(signal.SIGINT)
     reached_end = False
     with pytest.raises(KeyboardInterrupt):
-        with io._deferred_sigint():
+        with _workers.deferred_sigint():
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.05)
             reached_end = True
@@ -747,7 +800,7 @@ def test_sigint_is_held_across_the_final_renames():
 def test_ignored_sigint_stays_ignored():
     before = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        with io._deferred_sigint():
+        with _workers.deferred_sigint():
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.05)
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
@@ -770,7 +823,7 @@ def test_sigint_handler_not_set_from_python(monkeypatch):
 
     monkeypatch.setattr(signal, "signal", spy)
     try:
-        with io._deferred_sigint():
+        with _workers.deferred_sigint():
             pass
     finally:
         monkeypatch.undo()
@@ -782,14 +835,14 @@ def test_sigint_handler_not_set_from_python(monkeypatch):
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_sigint_during_the_renames_leaves_a_complete_file(tmp_path, monkeypatch):
     path = tmp_path / "t.npy"
-    real = io._AtomicFile.commit
+    real = _atomic.AtomicFile.commit
 
     def commit(self, fsync):
         if self.path == str(path):
             os.kill(os.getpid(), signal.SIGINT)              # Ctrl-C while renaming
         return real(self, fsync)
 
-    monkeypatch.setattr(io._AtomicFile, "commit", commit)
+    monkeypatch.setattr(_atomic.AtomicFile, "commit", commit)
     with pytest.raises(KeyboardInterrupt):
         varinit.save(path, varinit.GlorotUniform(seed=1), (30, 20))
     assert listing(tmp_path) == ["t.npy", "t.npy.varinit.json"]
@@ -799,14 +852,14 @@ def test_sigint_during_the_renames_leaves_a_complete_file(tmp_path, monkeypatch)
 def test_sidecar_failure_never_leaves_an_old_record(tmp_path, monkeypatch):
     path = tmp_path / "t.npy"
     varinit.save(path, varinit.GlorotUniform(seed=1), (30, 20))
-    real = io._AtomicFile.commit
+    real = _atomic.AtomicFile.commit
 
     def commit(self, fsync):
         if self.path == io.sidecar_path(path):
             raise OSError(5, "Input/output error")
         return real(self, fsync)
 
-    monkeypatch.setattr(io._AtomicFile, "commit", commit)
+    monkeypatch.setattr(_atomic.AtomicFile, "commit", commit)
     with pytest.raises(OSError):
         varinit.save(path, varinit.GlorotUniform(seed=2), (30, 20))
     assert np.array_equal(np.load(path), varinit.GlorotUniform(seed=2)((30, 20)))

@@ -16,7 +16,7 @@ import sys
 import time
 from typing import Any, NoReturn
 
-from ._fans import as_shape
+from .blocks import as_shape
 
 __all__ = ["main", "build_parser", "parse_shape", "parse_initializer"]
 
@@ -235,23 +235,23 @@ def _cmd_init(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     try:
         # Everything save() checks before writing: bad arguments (exit 2).
-        plan = io._prepare_save(args.out, init, shape, dtype, args.name)
+        plan = io.plan_save(args.out, init, shape, dtype, name=args.name)
     except (ValueError, TypeError, NotImplementedError, OSError) as exc:
         raise UsageError(_one_line(exc)) from None
     try:
         with _threads_context(args.threads):
-            io._write_save(plan, _progress_default(args.progress), args.fsync)
+            plan.write(progress=_progress_default(args.progress), fsync=args.fsync)
     except OSError as exc:      # the disk failed or filled up mid-write (exit 1)
         print(f"varinit: error: writing {args.out} failed: {_one_line(exc)}", file=sys.stderr)
         return EXIT_FAILED
     elapsed = time.perf_counter() - start
     record = io.provenance(args.out)
     tensor = next(iter(record["tensors"].values()))
-    nbytes = io._nbytes(shape, dtype)
+    nbytes = plan.total_bytes
     cls = tensor["initializer"].get("class_name", type(init).__name__)
     print(f"wrote {args.out}: shape {shape} {dtype.name}, {cls} seed={tensor['seed']}, "
-          f"{io._fmt_bytes(nbytes)} in {elapsed:.2f} s "
-          f"({io._fmt_bytes(nbytes / max(elapsed, 1e-9))}/s)")
+          f"{io.format_bytes(nbytes)} in {elapsed:.2f} s "
+          f"({io.format_bytes(nbytes / max(elapsed, 1e-9))}/s)")
     return EXIT_OK
 
 
