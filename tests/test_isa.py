@@ -293,3 +293,27 @@ def test_runtime_info_reports_the_active_path():
     assert info["kernel"] == _dispatch.active_kernel()
     assert info["kernel"] in info["kernels_available"]
     assert info["kernels_available"] == _dispatch.available_kernels()
+
+
+@pytest.mark.parametrize("path", _dispatch.available_kernels())
+def test_empty_slot_is_an_error_and_writes_nothing(path):
+    """A (distribution, dtype) with no kernel is refused by the driver, never
+    run with another slot's kernel: raw values have no float32 slot, a
+    uniform no uint32 slot, and codes past the table's axes none."""
+    for dist, code, dtype in ((C.DIST_RAW, C.DTYPE_F32, np.float32),
+                              (C.DIST_UNIFORM, C.DTYPE_U32, np.uint32),
+                              (C.NDIST, C.DTYPE_F32, np.float32),
+                              (C.DIST_UNIFORM, C.NDTYPE, np.float32)):
+        out = np.full(100_000, 7, dtype)
+        with pytest.raises(ValueError, match="no slot"):
+            _core.fill(out, code, dist, {}, 1, 0, 2, path)
+        assert (out == 7).all()
+
+
+@pytest.mark.parametrize("path", _dispatch.available_kernels())
+def test_unknown_kernel_parameter_is_an_error_and_writes_nothing(path):
+    out = np.full(100_000, 7, np.float32)
+    params = dict(_kernel_params("uniform", 0.0, 1.0, C.DTYPE_F32), widht_f=1.0)
+    with pytest.raises(ValueError, match="widht_f"):
+        _core.fill(out, C.DTYPE_F32, C.DIST_UNIFORM, params, 1, 0, 2, path)
+    assert (out == 7).all()

@@ -11,6 +11,8 @@ CHUNK: int
 DIST_RAW: int
 DIST_UNIFORM: int
 DIST_NORMAL: int
+NDIST: int
+NDTYPE: int
 DTYPE_U32: int
 DTYPE_F32: int
 DTYPE_F64: int

@@ -6,7 +6,8 @@ checker, the GIL release, and the threads that split a fill by blocks.
 Parameter checking and rounding happen in Python (``varinit._fill``).
 """
 
-from libc.stdint cimport uint16_t, uint32_t, uint64_t, int64_t
+from libc.stdint cimport uint32_t, uint64_t, int64_t
+from libc.string cimport memset
 cimport numpy as cnp
 
 import os
@@ -33,12 +34,14 @@ cdef extern from "csrc/vi_stream.h" nogil:
     int VI_BLOCK
 
 cdef extern from "csrc/vi_kernels.h" nogil:
+    # Opaque here: its fields are defined once, in C, and set by name.
     ctypedef struct vi_params:
-        double base, width, top, mean, stddev, lo, hi
-        float base_f, width_f, top_f, mean_f, stddev_f, lo_f, hi_f
-        uint16_t clamp_lo, clamp_hi
+        pass
+    int vi_params_set(vi_params *p, const char *name, double value)
     ctypedef struct vi_kernel_table:
         const char *name
+    int VI_DIST_RAW, VI_DIST_UNIFORM, VI_DIST_NORMAL, VI_NDIST
+    int VI_U32, VI_F32, VI_F64, VI_F16, VI_BF16, VI_NDTYPE
 
 cdef extern from "csrc/vi_dispatch.h" nogil:
     const vi_kernel_table *vi_kernel_table_named(const char *name)
@@ -47,10 +50,9 @@ cdef extern from "csrc/vi_dispatch.h" nogil:
     const char *vi_cpu_features_string()
 
 cdef extern from "csrc/vi_fill.h" nogil:
-    int VI_DIST_RAW, VI_DIST_UNIFORM, VI_DIST_NORMAL
-    int VI_U32, VI_F32, VI_F64, VI_F16, VI_BF16
-    void vi_fill_range(const vi_kernel_table *K, int dist, int dtype, uint64_t seed,
-                       const vi_params *p, uint64_t first, size_t n, void *out)
+    int vi_fill_supported(const vi_kernel_table *K, int dist, int dtype)
+    int vi_fill_range(const vi_kernel_table *K, int dist, int dtype, uint64_t seed,
+                      const vi_params *p, uint64_t first, size_t n, void *out)
 
 cdef extern from "csrc/vi_sync.h" nogil:
     int64_t vi_atomic_add(int64_t *p, int64_t v)
@@ -338,8 +340,10 @@ def fill(out, int dtype_code, int dist, dict params, seed, offset, int threads, 
 
     Fill a buffer already accepted by :func:`check_out` with stream elements
     ``[offset, offset + out.size)``.  ``params`` holds the ``vi_params``
-    fields by name (absent ones are zero); ``dist`` is one of
-    ``DIST_RAW/DIST_UNIFORM/DIST_NORMAL``.
+    fields by name (absent ones are zero); ``dist`` is one of the
+    ``DIST_*`` codes.  A (distribution, dtype) the kernel table has no slot
+    for, or an unknown parameter name, is a ``ValueError``, before anything
+    is written.
     """
     cdef cnp.ndarray arr = out
     if offset < 0 or offset + arr.size > (1 << 63):
@@ -350,22 +354,13 @@ def fill(out, int dtype_code, int dist, dict params, seed, offset, int threads, 
     job.dist = dist
     job.dtype = dtype_code
     job.seed = seed
-    job.params.base = params.get("base", 0.0)
-    job.params.width = params.get("width", 0.0)
-    job.params.top = params.get("top", 0.0)
-    job.params.mean = params.get("mean", 0.0)
-    job.params.stddev = params.get("stddev", 0.0)
-    job.params.lo = params.get("lo", 0.0)
-    job.params.hi = params.get("hi", 0.0)
-    job.params.base_f = params.get("base_f", 0.0)
-    job.params.width_f = params.get("width_f", 0.0)
-    job.params.top_f = params.get("top_f", 0.0)
-    job.params.mean_f = params.get("mean_f", 0.0)
-    job.params.stddev_f = params.get("stddev_f", 0.0)
-    job.params.lo_f = params.get("lo_f", 0.0)
-    job.params.hi_f = params.get("hi_f", 0.0)
-    job.params.clamp_lo = params.get("clamp_lo", 0)
-    job.params.clamp_hi = params.get("clamp_hi", 0)
+    if not vi_fill_supported(job.table, dist, dtype_code):
+        raise ValueError(f"kernel {kernel!r} has no slot for distribution {dist} and "
+                         f"dtype {dtype_code}")
+    memset(&job.params, 0, sizeof(vi_params))
+    for name, value in params.items():
+        if vi_params_set(&job.params, name.encode(), value) != 0:
+            raise ValueError(f"unknown kernel parameter {name!r}")
     job.first = offset
     job.stop = offset + arr.size
     job.grid0 = job.first // CHUNK_ELEMS * CHUNK_ELEMS
@@ -395,6 +390,8 @@ def fill(out, int dtype_code, int dist, dict params, seed, offset, int threads, 
 DIST_RAW = VI_DIST_RAW
 DIST_UNIFORM = VI_DIST_UNIFORM
 DIST_NORMAL = VI_DIST_NORMAL
+NDIST = VI_NDIST
+NDTYPE = VI_NDTYPE
 DTYPE_U32 = VI_U32
 DTYPE_F32 = VI_F32
 DTYPE_F64 = VI_F64

@@ -17,13 +17,6 @@
 #include <immintrin.h>
 #include "vi_rows.h"
 
-#if defined(_MSC_VER) && !defined(__clang__)
-#  include <intrin.h>
-#  define popcount32(x) ((int)__popcnt(x))
-#else
-#  define popcount32(x) __builtin_popcount(x)
-#endif
-
 /* ---- PCG32 lanes in registers ------------------------------------------ */
 
 /* A 64-bit constant split for vpmuludq: low and high 32 bits per lane. */
@@ -336,14 +329,14 @@ VI_INLINE __m256i unpack_perm(uint32_t packed)
 VI_INLINE int compress_store_ps(float *dst, __m256 v, int mask)
 {
     _mm256_storeu_ps(dst, _mm256_permutevar8x32_ps(v, unpack_perm(compress8[mask])));
-    return popcount32((unsigned)mask);
+    return vi_popcount32((unsigned)mask);
 }
 
 VI_INLINE int compress_store_pd(double *dst, __m256d v, int mask)
 {
     __m256 p = _mm256_permutevar8x32_ps(_mm256_castpd_ps(v), unpack_perm(compress4[mask]));
     _mm256_storeu_pd(dst, _mm256_castps_pd(p));
-    return popcount32((unsigned)mask);
+    return vi_popcount32((unsigned)mask);
 }
 
 /* Outputs of one row: accepted x in lane order, then accepted y.  Stores
@@ -438,18 +431,13 @@ static void normal_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi
 /* ---- float16 / bfloat16 ---------------------------------------------------- */
 
 /* Clamp 16 half-width patterns to [blo, bhi] in value order: the key of a
- * sign-magnitude pattern is +-magnitude (vi_scalar.c half_key). */
+ * sign-magnitude pattern is +-magnitude (vi_half_key). */
 VI_INLINE __m256i clamp_halves(__m256i h, __m256i klo, __m256i khi, __m256i blo, __m256i bhi)
 {
     __m256i neg = _mm256_srai_epi16(h, 15);
     __m256i key = _mm256_sub_epi16(_mm256_xor_si256(_mm256_and_si256(h, _mm256_set1_epi16(0x7FFF)), neg), neg);
     h = _mm256_blendv_epi8(h, blo, _mm256_cmpgt_epi16(klo, key));
     return _mm256_blendv_epi8(h, bhi, _mm256_cmpgt_epi16(key, khi));
-}
-
-VI_INLINE int16_t half_key(uint16_t h)
-{
-    return (int16_t)((h & 0x8000u) ? -(int32_t)(h & 0x7FFFu) : (int32_t)h);
 }
 
 /* float16: vcvtps2ph (F16C) with round-to-nearest-even is vi_f32_to_f16. */
@@ -481,23 +469,32 @@ VI_INLINE __m256i to_bf16(const float *in)
 #define NARROW_KERNEL(NAME, CONVERT, SCALAR)                                 \
 static void NAME(const float *in, size_t n, uint16_t *out, const vi_params *p) \
 {                                                                            \
-    const __m256i klo = _mm256_set1_epi16(half_key(p->clamp_lo));           \
-    const __m256i khi = _mm256_set1_epi16(half_key(p->clamp_hi));           \
+    const __m256i klo = _mm256_set1_epi16((int16_t)vi_half_key(p->clamp_lo));           \
+    const __m256i khi = _mm256_set1_epi16((int16_t)vi_half_key(p->clamp_hi));           \
     const __m256i blo = _mm256_set1_epi16((short)p->clamp_lo);              \
     const __m256i bhi = _mm256_set1_epi16((short)p->clamp_hi);              \
     size_t i = 0;                                                            \
     for (; i + 16 <= n; i += 16)                                             \
         _mm256_storeu_si256((__m256i *)(out + i),                            \
                             clamp_halves(CONVERT(in + i), klo, khi, blo, bhi)); \
-    if (i < n) vi_kernels_scalar.SCALAR(in + i, n - i, out + i, p);          \
+    if (i < n) SCALAR(in + i, n - i, out + i, p);          \
 }
 
-NARROW_KERNEL(narrow_f16, to_f16, narrow_f16)
-NARROW_KERNEL(narrow_bf16, to_bf16, narrow_bf16)
+NARROW_KERNEL(narrow_f16, to_f16, vi_scalar_narrow_f16)
+NARROW_KERNEL(narrow_bf16, to_bf16, vi_scalar_narrow_bf16)
+
+VI_STANDARD_SLOTS(narrow_f16, narrow_bf16)
 
 const vi_kernel_table vi_kernels_avx2 = {
-    "avx2", raw_u32, uniform_f32, uniform_f64, normal_f32, normal_f64,
-    narrow_f16, narrow_bf16, vi_block_lanes,
+    .name = "avx2",
+    .block_lanes = vi_block_lanes,
+    .fill = {
+        [VI_DIST_RAW][VI_U32] = slot_raw_u32,
+        [VI_DIST_UNIFORM] = { [VI_F32] = slot_uniform_f32, [VI_F64] = slot_uniform_f64,
+                              [VI_F16] = slot_uniform_f16, [VI_BF16] = slot_uniform_bf16 },
+        [VI_DIST_NORMAL] = { [VI_F32] = slot_normal_f32, [VI_F64] = slot_normal_f64,
+                             [VI_F16] = slot_normal_f16, [VI_BF16] = slot_normal_bf16 },
+    },
 };
 
 #else

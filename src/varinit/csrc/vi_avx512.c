@@ -19,13 +19,6 @@
 #include <immintrin.h>
 #include "vi_rows.h"
 
-#if defined(_MSC_VER) && !defined(__clang__)
-#  include <intrin.h>
-#  define popcount32(x) ((int)__popcnt(x))
-#else
-#  define popcount32(x) __builtin_popcount(x)
-#endif
-
 /* ---- PCG32 lanes in registers ------------------------------------------ */
 
 typedef struct {
@@ -254,7 +247,7 @@ VI_INLINE void log_f64(__m512d r[NR], const __m512d s[NR])
 VI_INLINE void emit_polar_f32(__m512 x, __mmask16 mx, __m512 y, __mmask16 my,
                               size_t *pos, size_t skip, size_t end, float *out)
 {
-    int nx = popcount32(mx), ny = popcount32(my);
+    int nx = vi_popcount32(mx), ny = vi_popcount32(my);
     __m512 cx = _mm512_mask_compress_ps(x, mx, x), cy = _mm512_mask_compress_ps(y, my, y);
     if (*pos >= skip && *pos + 2 * VI_LANES <= end) {
         _mm512_storeu_ps(out + (*pos - skip), cx);
@@ -307,7 +300,7 @@ VI_INLINE void emit_polar_f64(const __m512d x[2], const __mmask8 mx[2],
                               const __m512d y[2], const __mmask8 my[2],
                               size_t *pos, size_t skip, size_t end, double *out)
 {
-    int n[4] = { popcount32(mx[0]), popcount32(mx[1]), popcount32(my[0]), popcount32(my[1]) };
+    int n[4] = { vi_popcount32(mx[0]), vi_popcount32(mx[1]), vi_popcount32(my[0]), vi_popcount32(my[1]) };
     __m512d c[4] = { _mm512_mask_compress_pd(x[0], mx[0], x[0]), _mm512_mask_compress_pd(x[1], mx[1], x[1]),
                      _mm512_mask_compress_pd(y[0], my[0], y[0]), _mm512_mask_compress_pd(y[1], my[1], y[1]) };
     if (*pos >= skip && *pos + 2 * VI_LANES <= end) {
@@ -360,18 +353,13 @@ static void normal_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi
 /* ---- float16 / bfloat16 ---------------------------------------------------- */
 
 /* Clamp 32 half-width patterns to [clamp_lo, clamp_hi] in value order: the
- * key of a sign-magnitude pattern is +-magnitude (vi_scalar.c half_key). */
+ * key of a sign-magnitude pattern is +-magnitude (vi_half_key). */
 VI_INLINE __m512i clamp_halves(__m512i h, __m512i klo, __m512i khi, __m512i blo, __m512i bhi)
 {
     __m512i neg = _mm512_srai_epi16(h, 15);
     __m512i key = _mm512_sub_epi16(_mm512_xor_si512(_mm512_and_si512(h, _mm512_set1_epi16(0x7FFF)), neg), neg);
     h = _mm512_mask_blend_epi16(_mm512_cmplt_epi16_mask(key, klo), h, blo);
     return _mm512_mask_blend_epi16(_mm512_cmpgt_epi16_mask(key, khi), h, bhi);
-}
-
-VI_INLINE int16_t half_key(uint16_t h)
-{
-    return (int16_t)((h & 0x8000u) ? -(int32_t)(h & 0x7FFFu) : (int32_t)h);
 }
 
 /* bfloat16 round to nearest even on the integer pattern (vi_f32_to_bf16);
@@ -395,8 +383,8 @@ VI_INLINE __m256i to_f16(__m512 x)
 #define NARROW_KERNEL(NAME, CONVERT)                                         \
 static void NAME(const float *in, size_t n, uint16_t *out, const vi_params *p) \
 {                                                                            \
-    const __m512i klo = _mm512_set1_epi16(half_key(p->clamp_lo));           \
-    const __m512i khi = _mm512_set1_epi16(half_key(p->clamp_hi));           \
+    const __m512i klo = _mm512_set1_epi16((int16_t)vi_half_key(p->clamp_lo));           \
+    const __m512i khi = _mm512_set1_epi16((int16_t)vi_half_key(p->clamp_hi));           \
     const __m512i blo = _mm512_set1_epi16((short)p->clamp_lo);              \
     const __m512i bhi = _mm512_set1_epi16((short)p->clamp_hi);              \
     size_t i = 0;                                                            \
@@ -456,9 +444,18 @@ static void block_lanes(uint64_t seed, uint64_t block, vi_lanes *L)
     }
 }
 
+VI_STANDARD_SLOTS(narrow_f16, narrow_bf16)
+
 const vi_kernel_table vi_kernels_avx512 = {
-    "avx512", raw_u32, uniform_f32, uniform_f64, normal_f32, normal_f64,
-    narrow_f16, narrow_bf16, block_lanes,
+    .name = "avx512",
+    .block_lanes = block_lanes,
+    .fill = {
+        [VI_DIST_RAW][VI_U32] = slot_raw_u32,
+        [VI_DIST_UNIFORM] = { [VI_F32] = slot_uniform_f32, [VI_F64] = slot_uniform_f64,
+                              [VI_F16] = slot_uniform_f16, [VI_BF16] = slot_uniform_bf16 },
+        [VI_DIST_NORMAL] = { [VI_F32] = slot_normal_f32, [VI_F64] = slot_normal_f64,
+                             [VI_F16] = slot_normal_f16, [VI_BF16] = slot_normal_bf16 },
+    },
 };
 
 #else

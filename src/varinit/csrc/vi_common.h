@@ -35,4 +35,17 @@ VI_INLINE float vi_bits_f32(uint32_t u) { float x; memcpy(&x, &u, 4); return x; 
 VI_INLINE uint64_t vi_f64_bits(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
 VI_INLINE double vi_bits_f64(uint64_t u) { double x; memcpy(&x, &u, 8); return x; }
 
+/* Order float16/bfloat16 bit patterns as their values (sign-magnitude). */
+VI_INLINE int32_t vi_half_key(uint16_t h)
+{
+    return (h & 0x8000u) ? -(int32_t)(h & 0x7FFFu) : (int32_t)h;
+}
+
+#if defined(_MSC_VER) && !defined(__clang__)
+#  include <intrin.h>
+#  define vi_popcount32(x) ((int)__popcnt(x))
+#else
+#  define vi_popcount32(x) __builtin_popcount(x)
+#endif
+
 #endif

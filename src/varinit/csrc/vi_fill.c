@@ -1,4 +1,5 @@
 /* vi_fill.c - the block loop shared by every kernel table. */
+#include <string.h>
 #include "vi_fill.h"
 
 #if defined(__x86_64__) || defined(_M_X64) || defined(__SSE2__)
@@ -13,31 +14,35 @@
 #  define VI_FP_MODE_LEAVE ((void)0)
 #endif
 
-static void fill_block(const vi_kernel_table *K, int dist, int dtype, vi_lanes *L,
-                       const vi_params *p, size_t skip, size_t n, void *out)
+static const size_t itemsize[VI_NDTYPE] = {
+    [VI_U32] = 4, [VI_F32] = 4, [VI_F64] = 8, [VI_F16] = 2, [VI_BF16] = 2,
+};
+
+int vi_params_set(vi_params *p, const char *name, double value)
 {
-    float narrow_scratch[VI_BLOCK];   /* one block, never the whole output */
-    switch (dtype) {
-    case VI_U32:
-        K->raw_u32(L, skip, n, (uint32_t *)out);
-        return;
-    case VI_F64:
-        (dist == VI_DIST_UNIFORM ? K->uniform_f64 : K->normal_f64)(L, skip, n, (double *)out, p);
-        return;
-    case VI_F32:
-        (dist == VI_DIST_UNIFORM ? K->uniform_f32 : K->normal_f32)(L, skip, n, (float *)out, p);
-        return;
-    default:  /* float16 / bfloat16: the float32 stream, rounded then clamped */
-        (dist == VI_DIST_UNIFORM ? K->uniform_f32 : K->normal_f32)(L, skip, n, narrow_scratch, p);
-        (dtype == VI_F16 ? K->narrow_f16 : K->narrow_bf16)(narrow_scratch, n, (uint16_t *)out, p);
-        return;
-    }
+#define VI_PARAM_SET(T, field)                                               \
+    if (strcmp(name, #field) == 0) { p->field = (T)value; return 0; }
+    VI_PARAM_FIELDS(VI_PARAM_SET)
+#undef VI_PARAM_SET
+    return 1;
 }
 
-void vi_fill_range(const vi_kernel_table *K, int dist, int dtype, uint64_t seed,
-                   const vi_params *p, uint64_t first, size_t n, void *out)
+static vi_block_kernel slot(const vi_kernel_table *K, int dist, int dtype)
 {
-    size_t itemsize = dtype == VI_F64 ? 8 : (dtype == VI_F16 || dtype == VI_BF16) ? 2 : 4;
+    if (dist < 0 || dist >= VI_NDIST || dtype < 0 || dtype >= VI_NDTYPE) return NULL;
+    return K->fill[dist][dtype];
+}
+
+int vi_fill_supported(const vi_kernel_table *K, int dist, int dtype)
+{
+    return slot(K, dist, dtype) != NULL;
+}
+
+int vi_fill_range(const vi_kernel_table *K, int dist, int dtype, uint64_t seed,
+                  const vi_params *p, uint64_t first, size_t n, void *out)
+{
+    vi_block_kernel kernel = slot(K, dist, dtype);
+    if (kernel == NULL) return VI_ERR_NO_KERNEL;
     char *dst = (char *)out;
     VI_FP_MODE_ENTER;
     while (n > 0) {
@@ -46,10 +51,11 @@ void vi_fill_range(const vi_kernel_table *K, int dist, int dtype, uint64_t seed,
         size_t count = VI_BLOCK - skip < n ? VI_BLOCK - skip : n;
         vi_lanes L;
         K->block_lanes(seed, block, &L);
-        fill_block(K, dist, dtype, &L, p, skip, count, dst);
-        dst += count * itemsize;
+        kernel(&L, skip, count, dst, p);
+        dst += count * itemsize[dtype];
         first += count;
         n -= count;
     }
     VI_FP_MODE_LEAVE;
+    return 0;
 }

@@ -8,36 +8,51 @@
 
 #include "vi_stream.h"
 
+/* The distributions and the output dtypes: the two axes of a kernel table.
+ * The codes are part of the interface with the Python layer (varinit.dtypes,
+ * varinit._distributions), which passes them as numbers. */
+enum vi_dist { VI_DIST_RAW = 0, VI_DIST_UNIFORM = 1, VI_DIST_NORMAL = 2, VI_NDIST };
+enum vi_dtype { VI_U32 = 0, VI_F32 = 1, VI_F64 = 2, VI_F16 = 3, VI_BF16 = 4, VI_NDTYPE };
+
 /* Parameters, already validated and rounded by the Python layer.
  *   uniform: x = base + u * width, then min(x, top): values in [base, top].
  *   normal:  x = mean + stddev * z for polar candidates z, accepted when
- *            lo <= x <= hi (lo = -inf, hi = +inf for the plain normal). */
+ *            lo <= x <= hi (lo = -inf, hi = +inf for the plain normal).
+ * The float32 stream reads the _f fields; float16/bfloat16 outputs are
+ * clamped to the bit patterns clamp_lo/clamp_hi.  The field list is written
+ * once, here: it declares the struct and vi_params_set (vi_fill.c), through
+ * which the Cython layer fills it by name. */
+#define VI_PARAM_FIELDS(X)                                                   \
+    X(double, base) X(double, width) X(double, top)                          \
+    X(double, mean) X(double, stddev) X(double, lo) X(double, hi)            \
+    X(float, base_f) X(float, width_f) X(float, top_f)                       \
+    X(float, mean_f) X(float, stddev_f) X(float, lo_f) X(float, hi_f)        \
+    X(uint16_t, clamp_lo) X(uint16_t, clamp_hi)
+
 typedef struct {
-    double base, width, top;           /* uniform, float64 stream */
-    double mean, stddev, lo, hi;       /* normal,  float64 stream */
-    float base_f, width_f, top_f;      /* the same in float32 for the float32 stream */
-    float mean_f, stddev_f, lo_f, hi_f;
-    uint16_t clamp_lo, clamp_hi;       /* float16/bfloat16 bounds, as bit patterns */
+#define VI_PARAM_DECLARE(T, field) T field;
+    VI_PARAM_FIELDS(VI_PARAM_DECLARE)
+#undef VI_PARAM_DECLARE
 } vi_params;
 
-typedef void (*vi_raw_kernel)(vi_lanes *L, size_t skip, size_t n, uint32_t *out);
-typedef void (*vi_f32_kernel)(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p);
-typedef void (*vi_f64_kernel)(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p);
-/* Round float32 to float16 / bfloat16 (nearest even), then clamp to bounds. */
-typedef void (*vi_narrow_kernel)(const float *in, size_t n, uint16_t *out, const vi_params *p);
+/* Set field `name` to `value` (an integer value for the clamp patterns);
+ * nonzero if no field has that name. */
+int vi_params_set(vi_params *p, const char *name, double value);
+
+/* A slot of a kernel table: write block outputs [skip, skip + n) of one
+ * (distribution, dtype) to out.  Every slot has this one signature; the
+ * typed kernels below are adapted to it by the VI_*_SLOT macros. */
+typedef void (*vi_block_kernel)(vi_lanes *L, size_t skip, size_t n, void *out, const vi_params *p);
 /* Seed block `block`'s lanes exactly as vi_block_lanes (vi_stream.h) does. */
 typedef void (*vi_seed_kernel)(uint64_t seed, uint64_t block, vi_lanes *L);
 
 typedef struct {
     const char *name;                  /* "scalar", "avx2", "avx512" */
-    vi_raw_kernel raw_u32;
-    vi_f32_kernel uniform_f32;
-    vi_f64_kernel uniform_f64;
-    vi_f32_kernel normal_f32;
-    vi_f64_kernel normal_f64;
-    vi_narrow_kernel narrow_f16;
-    vi_narrow_kernel narrow_bf16;
     vi_seed_kernel block_lanes;        /* once per block: worth a vector version */
+    /* One slot per (distribution, dtype), filled with designated
+     * initializers; NULL where the table has no kernel, which the driver
+     * reports as an error (never a fallback to another slot). */
+    vi_block_kernel fill[VI_NDIST][VI_NDTYPE];
 } vi_kernel_table;
 
 extern const vi_kernel_table vi_kernels_scalar;
@@ -45,6 +60,42 @@ extern const vi_kernel_table vi_kernels_scalar;
  * vi_dispatch.c hands them out only when the CPU and OS support them. */
 extern const vi_kernel_table vi_kernels_avx2;
 extern const vi_kernel_table vi_kernels_avx512;
+
+/* The scalar narrowing kernels (float32 -> float16 / bfloat16, round to
+ * nearest even, then clamp), which the vector ones call for their tails. */
+void vi_scalar_narrow_f16(const float *in, size_t n, uint16_t *out, const vi_params *p);
+void vi_scalar_narrow_bf16(const float *in, size_t n, uint16_t *out, const vi_params *p);
+
+/* Slot adapters: a typed kernel as a vi_block_kernel. */
+#define VI_RAW_SLOT(NAME, KERNEL)                                            \
+static void NAME(vi_lanes *L, size_t skip, size_t n, void *out, const vi_params *p) \
+{ (void)p; KERNEL(L, skip, n, (uint32_t *)out); }
+#define VI_TYPED_SLOT(NAME, KERNEL, T)                                       \
+static void NAME(vi_lanes *L, size_t skip, size_t n, void *out, const vi_params *p) \
+{ KERNEL(L, skip, n, (T *)out, p); }
+/* float16/bfloat16 are the float32 stream, rounded then clamped: the float32
+ * kernel writes one block's worth (never the whole output), NARROW converts. */
+#define VI_NARROW_SLOT(NAME, F32_KERNEL, NARROW)                             \
+static void NAME(vi_lanes *L, size_t skip, size_t n, void *out, const vi_params *p) \
+{                                                                            \
+    float scratch[VI_BLOCK];                                                 \
+    F32_KERNEL(L, skip, n, scratch, p);                                      \
+    NARROW(scratch, n, (uint16_t *)out, p);                                  \
+}
+
+/* The slots of a file whose kernels have the usual names (raw_u32,
+ * uniform_f32, uniform_f64, normal_f32, normal_f64), given its narrowing
+ * kernels; its table then lists them by (distribution, dtype). */
+#define VI_STANDARD_SLOTS(narrow_f16, narrow_bf16)                           \
+    VI_RAW_SLOT(slot_raw_u32, raw_u32)                                       \
+    VI_TYPED_SLOT(slot_uniform_f32, uniform_f32, float)                      \
+    VI_TYPED_SLOT(slot_uniform_f64, uniform_f64, double)                     \
+    VI_NARROW_SLOT(slot_uniform_f16, uniform_f32, narrow_f16)                \
+    VI_NARROW_SLOT(slot_uniform_bf16, uniform_f32, narrow_bf16)              \
+    VI_TYPED_SLOT(slot_normal_f32, normal_f32, float)                        \
+    VI_TYPED_SLOT(slot_normal_f64, normal_f64, double)                       \
+    VI_NARROW_SLOT(slot_normal_f16, normal_f32, narrow_f16)                  \
+    VI_NARROW_SLOT(slot_normal_bf16, normal_f32, narrow_bf16)
 
 /* Kernels may leave L in any state: the block driver seeds fresh lanes for
  * every block and never reads them back. */

@@ -168,27 +168,29 @@ VI_POLAR_KERNEL(normal_f32, float, SIGNED_F32, 1, vi_log_f32, sqrtf,
 VI_POLAR_KERNEL(normal_f64, double, SIGNED_F64, 2, vi_log_f64, sqrt,
                 mean, stddev, lo, hi)
 
-/* Order float16/bfloat16 bit patterns as their values (sign-magnitude). */
-VI_INLINE int32_t half_key(uint16_t h)
-{
-    return (h & 0x8000u) ? -(int32_t)(h & 0x7FFFu) : (int32_t)h;
-}
-
 #define VI_NARROW_KERNEL(NAME, CONVERT)                                      \
-static void NAME(const float *in, size_t n, uint16_t *out, const vi_params *p) \
+void NAME(const float *in, size_t n, uint16_t *out, const vi_params *p)     \
 {                                                                            \
-    const int32_t klo = half_key(p->clamp_lo), khi = half_key(p->clamp_hi); \
+    const int32_t klo = vi_half_key(p->clamp_lo), khi = vi_half_key(p->clamp_hi); \
     for (size_t i = 0; i < n; i++) {                                         \
         uint16_t h = CONVERT(in[i]);                                         \
-        int32_t k = half_key(h);                                             \
+        int32_t k = vi_half_key(h);                                          \
         out[i] = k < klo ? p->clamp_lo : (k > khi ? p->clamp_hi : h);        \
     }                                                                        \
 }
 
-VI_NARROW_KERNEL(narrow_f16, vi_f32_to_f16)
-VI_NARROW_KERNEL(narrow_bf16, vi_f32_to_bf16)
+VI_NARROW_KERNEL(vi_scalar_narrow_f16, vi_f32_to_f16)
+VI_NARROW_KERNEL(vi_scalar_narrow_bf16, vi_f32_to_bf16)
+VI_STANDARD_SLOTS(vi_scalar_narrow_f16, vi_scalar_narrow_bf16)
 
 const vi_kernel_table vi_kernels_scalar = {
-    "scalar", raw_u32, uniform_f32, uniform_f64, normal_f32, normal_f64,
-    narrow_f16, narrow_bf16, vi_block_lanes,
+    .name = "scalar",
+    .block_lanes = vi_block_lanes,
+    .fill = {
+        [VI_DIST_RAW][VI_U32] = slot_raw_u32,
+        [VI_DIST_UNIFORM] = { [VI_F32] = slot_uniform_f32, [VI_F64] = slot_uniform_f64,
+                              [VI_F16] = slot_uniform_f16, [VI_BF16] = slot_uniform_bf16 },
+        [VI_DIST_NORMAL] = { [VI_F32] = slot_normal_f32, [VI_F64] = slot_normal_f64,
+                             [VI_F16] = slot_normal_f16, [VI_BF16] = slot_normal_bf16 },
+    },
 };
