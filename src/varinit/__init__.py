@@ -9,12 +9,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from . import _core, _dispatch, blocks, contrib
+from . import _core, _dispatch, _fill, blocks, contrib
 from ._config import deserialize, get, serialize
 from ._core import PCG32
 from ._dispatch import use_kernel
 from ._fans import compute_fans
-from ._fill import fill_normal, fill_truncated_normal, fill_uniform, random_raw
+from ._fill import *  # the fill functions: _fill.__all__ is their one list
 from ._seeds import SeedGenerator, derive_seed
 from ._threads import get_num_threads, num_threads, set_num_threads
 from ._version import __version__
@@ -33,7 +33,7 @@ LANES: int = _core.LANES
 
 __all__ = [
     "__version__", "STREAM_VERSION", "BLOCK", "LANES", "PCG32",
-    "fill_uniform", "fill_normal", "fill_truncated_normal", "random_raw",
+    *_fill.__all__,
     "get_num_threads", "set_num_threads", "num_threads", "use_kernel", "runtime_info",
 ]
 

@@ -494,6 +494,7 @@ const vi_kernel_table vi_kernels_avx2 = {
                               [VI_F16] = slot_uniform_f16, [VI_BF16] = slot_uniform_bf16 },
         [VI_DIST_NORMAL] = { [VI_F32] = slot_normal_f32, [VI_F64] = slot_normal_f64,
                              [VI_F16] = slot_normal_f16, [VI_BF16] = slot_normal_bf16 },
+        VI_SCALAR_SHARED_SLOTS
     },
 };
 

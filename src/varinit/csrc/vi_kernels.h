@@ -66,6 +66,13 @@ extern const vi_kernel_table vi_kernels_avx512;
 void vi_scalar_narrow_f16(const float *in, size_t n, uint16_t *out, const vi_params *p);
 void vi_scalar_narrow_bf16(const float *in, size_t n, uint16_t *out, const vi_params *p);
 
+/* Slots that every table takes from the scalar reference, for distributions
+ * with no vector kernels yet: each table's `fill` initializer ends with this
+ * list, so such a distribution runs on every path (with the scalar bits, as
+ * always) without an edit to the vector files.  Entries look like
+ * `[VI_DIST_X][VI_F32] = vi_scalar_slot_x_f32,`; none today. */
+#define VI_SCALAR_SHARED_SLOTS
+
 /* Slot adapters: a typed kernel as a vi_block_kernel. */
 #define VI_RAW_SLOT(NAME, KERNEL)                                            \
 static void NAME(vi_lanes *L, size_t skip, size_t n, void *out, const vi_params *p) \
