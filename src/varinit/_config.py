@@ -8,7 +8,6 @@ varinit counterpart, so ``STFT``, ``stft`` and ``STFTInitializer`` are absent.
 from __future__ import annotations
 
 import inspect
-import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any

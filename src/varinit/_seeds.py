@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import operator
 import random
 import threading
 from typing import Any, Union
 
 import numpy as np
 
-from ._validate import KerasSeedTypeError, u64
+from ._validate import KerasSeedTypeError, integer, u64
 
 __all__ = ["SeedGenerator", "derive_seed", "SeedLike", "resolve_seed", "seed_config"]
 
@@ -123,10 +122,7 @@ class SeedGenerator:
         int
             A seed in ``[0, 2**64)``.
         """
-        k = operator.index(k)
-        if k < 0:
-            raise ValueError(f"call number must be non-negative, got {k}")
-        return self.seed ^ _fmix64(k)
+        return self.seed ^ _fmix64(integer(k, "call number", low=0))
 
     def peek(self) -> int:
         """The fill seed the next :meth:`next` will return, without advancing.

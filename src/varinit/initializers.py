@@ -24,12 +24,12 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from . import _boxes, _fill, dtypes as _dtypes
+from ._boxes import BlockIndex, Box, box_runs, box_shape, box_slices, full_box
 from ._distributions import get as _distribution
-from .dtypes import resolve_dtype
 from ._fans import AxesLike, ShapeLike, as_shape, check_axes, check_layout, compute_fans
 from ._seeds import FixedSeed, SeedGenerator, SeedLike, resolve_seed, seed_config
 from ._validate import u64
-from ._boxes import Box, BlockIndex, box_runs, box_shape, box_slices, full_box
+from .dtypes import resolve_dtype
 
 __all__ = [
     "Initializer", "RandomInitializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform",
