@@ -32,13 +32,13 @@ import numpy as np
 import pytest
 
 import varinit
-from varinit import _bench, io
+from varinit import benchmarks, io
 
 pytest.importorskip("pytest_benchmark")
 
 
 
-ELEMS = _bench._size(os.environ.get("VARINIT_BENCH_TABLE_ELEMS", "2**31"))
+ELEMS = benchmarks.parse_size(os.environ.get("VARINIT_BENCH_TABLE_ELEMS", "2**31"))
 NBYTES = ELEMS * 4
 RESULTS: dict[str, float] = {}
 
@@ -161,7 +161,8 @@ def test_dask_to_zarr_larger_than_ram(benchmark, tmp_path_factory):
     distributed = pytest.importorskip("distributed")
     import varinit.dask as vdask
 
-    nbytes = _bench._size(os.environ.get("VARINIT_BENCH_ZARR_BYTES", str(_ram_bytes() * 5 // 4)))
+    nbytes = benchmarks.parse_size(os.environ.get("VARINIT_BENCH_ZARR_BYTES",
+                                                  str(_ram_bytes() * 5 // 4)))
     folder = os.environ.get("VARINIT_BENCH_DIR") or str(tmp_path_factory.mktemp("zarr"))
     free = shutil.disk_usage(folder).free
     if free < nbytes + (2 << 30):
