@@ -5,7 +5,7 @@ Run it with::
     python -m pytest bench/test_bench_fill.py      # 2**26 elements, 5 rounds
     python -m pytest bench/test_bench_fill.py --bench-size 2**22 --bench-rounds 3 --bench-threads 1
 
-Rows come from :func:`varinit._bench.specs`: every workload, for numpy's
+Rows come from :func:`varinit.benchmarks.specs`: every workload, for numpy's
 ``Generator`` (the baseline), every varinit kernel path this CPU runs
 (``scalar``, and ``avx2``/``avx512`` once compiled in) and torch (skipped
 when it is not installed), at one thread and at all threads.  Each test
@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import pytest
 
-from varinit import _bench
+from varinit import benchmarks
 
 
 def pytest_addoption(parser):
     group = parser.getgroup("varinit bench")
-    group.addoption("--bench-size", default=str(_bench.DEFAULT_SIZE),
+    group.addoption("--bench-size", default=str(benchmarks.DEFAULT_SIZE),
                     help="elements per buffer, e.g. 2**26 (default)")
-    group.addoption("--bench-rounds", type=int, default=_bench.DEFAULT_REPEATS,
+    group.addoption("--bench-rounds", type=int, default=benchmarks.DEFAULT_REPEATS,
                     help="timed rounds per row after one warm-up (default 5)")
     group.addoption("--bench-threads", default=None,
                     help="thread counts, comma-separated (default: 1 and all available)")
@@ -36,15 +36,16 @@ def pytest_generate_tests(metafunc):
         option = metafunc.config.getoption
         threads = option("--bench-threads")
         kernels = option("--bench-kernels")
-        rows = _bench.specs(threads=_bench._int_list(threads) if threads else None,
-                            kernels=_bench._name_list(kernels) if kernels else None,
-                            torch=True)             # torch rows skip if it is absent
+        rows = benchmarks.specs(
+            threads=benchmarks.parse_int_list(threads) if threads else None,
+            kernels=benchmarks.parse_name_list(kernels) if kernels else None,
+            torch=True)                             # torch rows skip if it is absent
         metafunc.parametrize("spec", rows, ids=[s.id for s in rows])
 
 
 @pytest.fixture(scope="session")
 def bench_size(pytestconfig) -> int:
-    return _bench._size(pytestconfig.getoption("--bench-size"))
+    return benchmarks.parse_size(pytestconfig.getoption("--bench-size"))
 
 
 @pytest.fixture(scope="session")
@@ -55,7 +56,7 @@ def bench_rounds(pytestconfig) -> int:
 @pytest.fixture(scope="session")
 def buffers(bench_size):
     """Warm buffers shared by every in-place row of a dtype."""
-    bufs = _bench.Buffers(bench_size)
+    bufs = benchmarks.Buffers(bench_size)
     yield bufs
     bufs.release()
 
@@ -67,16 +68,16 @@ class Reference:
     (deselected with ``-k``) gets it measured here, best-of-N as well.
     """
 
-    def __init__(self, buffers: _bench.Buffers, rounds: int) -> None:
+    def __init__(self, buffers: benchmarks.Buffers, rounds: int) -> None:
         self.buffers, self.rounds = buffers, rounds
-        self.results: dict[_bench.Spec, _bench.Result] = {}
+        self.results: dict[benchmarks.Spec, benchmarks.Result] = {}
 
-    def store(self, result: _bench.Result) -> None:
+    def store(self, result: benchmarks.Result) -> None:
         self.results[result.spec] = result
 
-    def get(self, spec: _bench.Spec) -> _bench.Result:
+    def get(self, spec: benchmarks.Spec) -> benchmarks.Result:
         if spec not in self.results:
-            result, = _bench.measure([spec], self.buffers.n, self.rounds, buffers=self.buffers)
+            result, = benchmarks.measure([spec], self.buffers.n, self.rounds, buffers=self.buffers)
             self.results[spec] = result
         return self.results[spec]
 

@@ -7,7 +7,7 @@
 Writes ``bench/results/results.md`` (machine, method, table, headline
 ratios), ``bench/results/chart.png`` (samples/s per workload, varinit's
 kernel paths beside numpy and torch) and ``bench/results/results.json`` (raw
-timings).  The measuring is :mod:`varinit._bench`, the same code as
+timings).  The measuring is :mod:`varinit.benchmarks`, the same code as
 ``python -m varinit bench`` and ``bench/test_bench_fill.py``; the options are
 those of ``python -m varinit bench`` plus ``--out`` and ``--from-json``.
 """
@@ -19,21 +19,20 @@ import os
 import sys
 from pathlib import Path
 
-from varinit import _bench
-from varinit._dispatch import KNOWN_KERNELS
+from varinit import benchmarks
 
 HERE = Path(__file__).resolve().parent
 REPORT_REPEATS = 7          # best of 7 here (the command line's default is 5)
 
 
-def _headlines(results: list[_bench.Result]) -> list[str]:
+def _headlines(results: list[benchmarks.Result]) -> list[str]:
     """The figures the issues set targets for, computed from this run only."""
     by = {(r.spec.workload, r.spec.library, r.spec.path, r.spec.threads): r for r in results}
     threads = sorted({r.spec.threads for r in results})
     top = threads[-1]
     kernels = list(dict.fromkeys(r.spec.path for r in results
                                  if r.spec.library == "varinit"
-                                 and _bench.WORKLOADS[r.spec.workload].kind != "new"))
+                                 and benchmarks.WORKLOADS[r.spec.workload].kind != "new"))
     lines = []
     for k in kernels:
         parts = []
@@ -56,14 +55,15 @@ def _headlines(results: list[_bench.Result]) -> list[str]:
                              + (f"; uniform f32 at {top} threads reaches "
                                 f"{u.of_memset:.0%} of `buf.fill`." if u and u.of_memset else "."))
     for r in results:
-        if _bench.WORKLOADS[r.spec.workload].kind == "new" and r.spec.library == "varinit":
+        if benchmarks.WORKLOADS[r.spec.workload].kind == "new" and r.spec.library == "varinit":
             lines.append(f"- new array, `{r.spec.call}`, {r.spec.threads} thread(s): "
                          f"{1 / r.ratio:.2f}× the time of `np.empty(shape)` + `fill`."
                          if r.ratio else "")
+    torch_rows = {(r.spec.workload, r.spec.threads): r for r in results
+                  if r.spec.library == "torch"}
     for w in ("uniform f32", "truncated normal f32", "normal f32"):
         for t in threads:
-            r = by.get((w, "torch", {"uniform f32": "uniform_", "normal f32": "normal_",
-                                     "truncated normal f32": "trunc_normal_"}[w], t))
+            r = torch_rows.get((w, t))
             if r is not None and r.ratio is not None:
                 lines.append(f"- torch `{r.spec.path}` ({w}, {t} thread(s)): "
                              f"{r.ratio:.2f}× numpy.")
@@ -87,7 +87,7 @@ METHOD = (
 
 def _run_line(meta: dict) -> str:
     """Machine and method of the run, with the parallel capacity at its end."""
-    return (_bench.describe_run(meta["n"], meta["repeats"], meta["machine"], meta["capacity"])
+    return (benchmarks.describe_run(meta["n"], meta["repeats"], meta["machine"], meta["capacity"])
             + (f" At the end: {meta['capacity_end']:.2f}×." if meta.get("capacity_end") else ""))
 
 
@@ -98,12 +98,13 @@ def _origin(meta: dict, verb: str, sep: str) -> str:
             + (f" at commit `{meta['commit']}`{sep}" if meta.get("commit") else sep))
 
 
-def _results_block(results: list[_bench.Result], chart: str, headlines_title: str) -> list[str]:
+def _results_block(results: list[benchmarks.Result], chart: str,
+                   headlines_title: str) -> list[str]:
     """Chart, table and headline ratios: the part results.md and the docs share."""
     return [
         f"![samples/s per workload]({chart})",
         "",
-        _bench.markdown_table(results),
+        benchmarks.markdown_table(results),
         "",
         headlines_title,
         "",
@@ -112,7 +113,7 @@ def _results_block(results: list[_bench.Result], chart: str, headlines_title: st
     ]
 
 
-def update_docs(results: list[_bench.Result], meta: dict, path: Path) -> bool:
+def update_docs(results: list[benchmarks.Result], meta: dict, path: Path) -> bool:
     """Replace the generated block of ``docs/benchmarks.md`` with this run's figures.
 
     Returns False (and leaves the file alone) if it has no such block.
@@ -137,7 +138,7 @@ def update_docs(results: list[_bench.Result], meta: dict, path: Path) -> bool:
     return True
 
 
-def write_markdown(results: list[_bench.Result], meta: dict, path: Path) -> None:
+def write_markdown(results: list[benchmarks.Result], meta: dict, path: Path) -> None:
     """Write the results table, machine and method to ``path``."""
     text = [
         "# varinit benchmark results",
@@ -169,7 +170,8 @@ def write_chart(rows: list[dict], meta: dict, path: Path) -> None:
 
     workloads = list(dict.fromkeys(r["workload"] for r in rows))
     series = list(dict.fromkeys(_series(r) for r in rows))
-    kernel_order = {f"varinit {k}": i for i, k in enumerate(KNOWN_KERNELS)}
+    # the machine's kernels, slowest first (as machine_info lists them)
+    kernel_order = {f"varinit {k}": i for i, k in enumerate(meta["machine"]["kernels"])}
     series.sort(key=lambda s: (s != "numpy", s == "torch", kernel_order.get(s, 99), s))
     threads = sorted({r["threads"] for r in rows})
     panels = [threads[0]] if len(threads) == 1 else [threads[0], threads[-1]]
@@ -239,7 +241,7 @@ def _source_commit() -> str | None:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark (or reload one) and write results.md, results.json and chart.png."""
     argv = sys.argv[1:] if argv is None else argv
-    parser = _bench.build_parser(prog="python bench/report.py")
+    parser = benchmarks.build_parser(prog="python bench/report.py")
     parser.set_defaults(repeats=REPORT_REPEATS)
     parser.add_argument("--out", type=Path, default=HERE / "results",
                         help="output folder (default bench/results)")
@@ -255,30 +257,30 @@ def main(argv: list[str] | None = None) -> int:
         meta = saved["meta"]
         results = []
         for d in saved["results"]:
-            spec = _bench.Spec(d["workload"], d["library"], d["path"], d["threads"])
-            results.append(_bench.Result(spec, d["n"], d["times_s"]))
-        _bench.derive(results)
+            spec = benchmarks.Spec(d["workload"], d["library"], d["path"], d["threads"])
+            results.append(benchmarks.Result(spec, d["n"], d["times_s"]))
+        benchmarks.derive(results)
     else:
-        rows = _bench.specs(args.threads, args.kernels, False if args.no_torch else None,
+        rows = benchmarks.specs(args.threads, args.kernels, False if args.no_torch else None,
                             args.workloads)
         top = max(s.threads for s in rows)
-        capacity = _bench.parallel_capacity(top) if top > 1 else None
+        capacity = benchmarks.parallel_capacity(top) if top > 1 else None
         meta = {
             "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "commit": _source_commit(),
             "command": " ".join(["python bench/report.py", *argv]).strip(),
             "n": args.size, "repeats": args.repeats, "capacity": capacity,
-            "machine": _bench.machine_info(),
+            "machine": benchmarks.machine_info(),
         }
         progress = None if args.quiet else (lambda line: print(line, flush=True))
-        results = _bench.measure(rows, args.size, args.repeats, progress=progress)
+        results = benchmarks.measure(rows, args.size, args.repeats, progress=progress)
         if top > 1:
-            meta["capacity_end"] = _bench.parallel_capacity(top)
+            meta["capacity_end"] = benchmarks.parallel_capacity(top)
         (args.out / "results.json").write_text(json.dumps(
             {"meta": meta, "results": [r.as_dict() for r in results]}, indent=1))
     write_markdown(results, meta, args.out / "results.md")
     write_chart([r.as_dict() for r in results], meta, args.out / "chart.png")
-    print(_bench.text_table(results))
+    print(benchmarks.text_table(results))
     wrote = [args.out / "results.md", args.out / "chart.png"]
     if update_docs(results, meta, args.docs):
         wrote.append(args.docs)

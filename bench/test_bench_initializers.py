@@ -16,7 +16,7 @@ Workloads (Keras layout):
 Baselines: ``keras.initializers`` with ``KERAS_BACKEND=numpy`` (skipped if
 keras is missing or was imported with another backend), and the plain numpy
 recipes people write: ``rng.uniform(-L, L, shape).astype(float32)`` and,
-for the truncated normal, the numpy recipe of ``varinit._bench`` (float64
+for the truncated normal, the numpy recipe of ``varinit.benchmarks`` (float64
 standard normals, redraw those beyond 2, scale, cast).  varinit rows time a
 new array (``init(shape)``) and a preallocated, warm one (``init(out=buf)``).
 """
@@ -33,7 +33,7 @@ import numpy as np
 import pytest
 
 import varinit
-from varinit import _bench
+from varinit import benchmarks
 from varinit.initializers import TRUNCATED_STDDEV_FACTOR
 
 
@@ -78,7 +78,7 @@ def _numpy_recipe(workload: Workload) -> Callable[[], np.ndarray]:
 
     def truncated() -> np.ndarray:
         draws = np.empty(shape)                     # float64, as rng.normal would give
-        _bench._numpy_truncated(rng, draws.reshape(-1), sigma)
+        benchmarks.numpy_truncated_normal(rng, draws.reshape(-1), sigma)
         return draws.astype(np.float32)
 
     return truncated
@@ -109,7 +109,7 @@ def _varinit_best(workload: Workload) -> float:
     if workload.name not in _best_varinit:
         run = _runner(workload, "varinit")
         run()
-        _best_varinit[workload.name] = min(_bench.time_call(run)
+        _best_varinit[workload.name] = min(benchmarks.time_call(run)
                                            for _ in range(workload.rounds))
     return _best_varinit[workload.name]
 

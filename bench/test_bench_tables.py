@@ -32,14 +32,13 @@ import numpy as np
 import pytest
 
 import varinit
-from varinit import _bench, io
-from varinit.io import _workers
+from varinit import benchmarks, io
 
 pytest.importorskip("pytest_benchmark")
 
 
 
-ELEMS = _bench._size(os.environ.get("VARINIT_BENCH_TABLE_ELEMS", "2**31"))
+ELEMS = benchmarks.parse_size(os.environ.get("VARINIT_BENCH_TABLE_ELEMS", "2**31"))
 NBYTES = ELEMS * 4
 RESULTS: dict[str, float] = {}
 
@@ -78,7 +77,7 @@ def _write_zeros(path: str, write_size: int) -> None:
 
 def test_zero_write(benchmark, folder):
     path = os.path.join(folder, "zeros.bin")
-    workers, window = _workers.plan_workers(buffers_per_worker=1)
+    workers, window = io.plan_workers(buffers_per_worker=1)
     _remove(path)
     benchmark.group = "table-8GiB"
     benchmark.pedantic(_write_zeros, args=(path, window), setup=lambda: _remove(path),
@@ -96,7 +95,7 @@ def test_zero_write(benchmark, folder):
 def test_save_npy(benchmark, folder):
     path = os.path.join(folder, "table.npy")
     init = varinit.GlorotUniform(seed=0)
-    workers, window = _workers.plan_workers(buffers_per_worker=1)
+    workers, window = io.plan_workers(buffers_per_worker=1)
 
     def clean() -> None:
         _remove(path, io.sidecar_path(path))
@@ -162,7 +161,8 @@ def test_dask_to_zarr_larger_than_ram(benchmark, tmp_path_factory):
     distributed = pytest.importorskip("distributed")
     import varinit.dask as vdask
 
-    nbytes = _bench._size(os.environ.get("VARINIT_BENCH_ZARR_BYTES", str(_ram_bytes() * 5 // 4)))
+    nbytes = benchmarks.parse_size(os.environ.get("VARINIT_BENCH_ZARR_BYTES",
+                                                  str(_ram_bytes() * 5 // 4)))
     folder = os.environ.get("VARINIT_BENCH_DIR") or str(tmp_path_factory.mktemp("zarr"))
     free = shutil.disk_usage(folder).free
     if free < nbytes + (2 << 30):

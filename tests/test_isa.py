@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import varinit
-from varinit import _core, _dispatch, _distributions
+from varinit import _core, _dispatch, distributions as _distributions
 from varinit import dtypes as _dtypes
 
 VECTOR_PATHS = [k for k in _dispatch.KNOWN_KERNELS if k != "scalar"]

@@ -126,7 +126,7 @@ def test_width_is_the_exact_difference_rounded_once():
     """high - low = 1 + 2**-24 + 2**-60 exactly: just above the midpoint of two
     float32s, but a float64 intermediate rounds it onto the midpoint, and
     round-half-even would then give 1.0 instead of 1 + 2**-23."""
-    from varinit import _distributions, dtypes as _dtypes
+    from varinit import distributions as _distributions, dtypes as _dtypes
     float32 = _dtypes.lookup(np.dtype(np.float32))
     params = _distributions.get("uniform").kernel_params(-2.0**-60, 1.0 + 2.0**-24, float32)
     assert params["width_f"] == 1.0 + 2.0**-23

@@ -6,8 +6,8 @@ numpy's ``Generator`` into the same warm buffer, measured by the same code.
 """
 from __future__ import annotations
 
-from . import _bench, _dispatch
-from ._threads import get_num_threads
+import varinit
+from varinit import benchmarks
 
 SIDE = 8192
 
@@ -20,18 +20,19 @@ def run_demo(repeats: int = 3) -> None:
     repeats : int, optional
         Timed calls per case (best of ``repeats``).
     """
-    threads = get_num_threads()
-    kernel = _dispatch.active_kernel()
-    rows = _bench.specs(threads=[threads], kernels=[kernel], torch=False,
-                        workloads=["uniform f32", "truncated normal f32"])
-    results = _bench.measure(rows, n=SIDE * SIDE, repeats=repeats)
+    threads = varinit.get_num_threads()
+    kernel = varinit.runtime_info()["kernel"]
+    rows = benchmarks.specs(threads=[threads], kernels=[kernel], torch=False,
+                            workloads=["uniform f32", "truncated normal f32"])
+    results = benchmarks.measure(rows, n=SIDE * SIDE, repeats=repeats)
     print(f"varinit demo: {SIDE}x{SIDE} float32 ({SIDE * SIDE * 4 / 2**20:.0f} MiB), "
           f"kernel={kernel}, threads={threads}, best of {repeats}")
     print(f"{'workload':<34} {'varinit Gs/s':>12} {'numpy Gs/s':>11} {'ratio':>7}")
     by_workload = {}
     for r in results:
         by_workload.setdefault(r.spec.workload, {})[r.spec.library] = r
-    labels = {"uniform f32": f"glorot_uniform U(±{_bench.UNIFORM_LIMIT:.5f})",
+    limit = benchmarks.WORKLOADS["uniform f32"].params[1]
+    labels = {"uniform f32": f"glorot_uniform U(±{limit:.5f})",
               "truncated normal f32": "truncated_normal ±2σ (glorot_normal)"}
     for name, pair in by_workload.items():
         ours, numpy = pair["varinit"], pair["numpy"]

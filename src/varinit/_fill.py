@@ -1,7 +1,7 @@
 """The fill API: check the buffer, look the distribution up, call the core.
 
 The distributions and their exact parameter rounding live in
-``varinit._distributions``, the dtypes in ``varinit.dtypes``; this module
+``varinit.distributions``, the dtypes in ``varinit.dtypes``; this module
 is the public face over them and the one caller of the Cython layer's fill.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import _core, _dispatch, _threads, dtypes as _dtypes
-from ._distributions import Distribution, get as _distribution
+from .distributions import Distribution, get as _distribution
 from ._validate import integer, u64
 
 __all__ = ["fill_uniform", "fill_normal", "fill_truncated_normal", "random_raw"]
@@ -48,7 +48,7 @@ def fill_distribution(dist: Distribution, out: np.ndarray, a: Any, b: Any, *, se
     Parameters
     ----------
     dist : Distribution
-        A row of ``varinit._distributions.DISTRIBUTIONS``.
+        A row of ``varinit.distributions.DISTRIBUTIONS``.
     out : numpy.ndarray
         As for :func:`fill_uniform`.
     a, b : float

@@ -283,8 +283,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(rest: list[str]) -> int:
-    from . import _bench
-    return int(_bench.run_bench(rest) or 0)
+    from . import benchmarks
+    return int(benchmarks.run_bench(rest) or 0)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,7 +25,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from . import _boxes, _fill, dtypes as _dtypes
 from ._boxes import BlockIndex, Box, box_runs, box_shape, box_slices, full_box
-from ._distributions import get as _distribution
+from .distributions import get as _distribution
 from ._fans import AxesLike, ShapeLike, as_shape, check_axes, check_layout, compute_fans
 from ._seeds import FixedSeed, SeedGenerator, SeedLike, resolve_seed, seed_config
 from ._validate import u64

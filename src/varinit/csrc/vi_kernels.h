@@ -10,7 +10,7 @@
 
 /* The distributions and the output dtypes: the two axes of a kernel table.
  * The codes are part of the interface with the Python layer (varinit.dtypes,
- * varinit._distributions), which passes them as numbers. */
+ * varinit.distributions), which passes them as numbers. */
 enum vi_dist { VI_DIST_RAW = 0, VI_DIST_UNIFORM = 1, VI_DIST_NORMAL = 2, VI_NDIST };
 enum vi_dtype { VI_U32 = 0, VI_F32 = 1, VI_F64 = 2, VI_F16 = 3, VI_BF16 = 4, VI_NDTYPE };
 

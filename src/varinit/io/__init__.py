@@ -24,7 +24,7 @@ from ._mapped import fill_mapped, fill_mapped_windows
 from ._save import PROVENANCE_FORMAT, SavePlan, plan_save, save
 from ._sizes import format_bytes
 from ._verify import TensorReport, VerifyReport, provenance, verify
-from ._workers import BUFFER_BUDGET, MAX_WINDOW, MIN_WINDOW, ProgressArg
+from ._workers import BUFFER_BUDGET, MAX_WINDOW, MIN_WINDOW, ProgressArg, plan_workers
 from .formats import sidecar_path
 from .formats._base import PathLike
 from .formats.npy import load_npy
@@ -33,7 +33,7 @@ __all__ = [
     "save", "verify", "provenance", "load_npy", "fill_mapped", "fill_mapped_windows",
     "NotEnoughDiskSpace", "VerifyReport", "TensorReport",
     "sidecar_path", "PROVENANCE_FORMAT",
-    "plan_save", "SavePlan", "format_bytes",
+    "plan_save", "SavePlan", "format_bytes", "plan_workers",
 ]
 
 # BUFFER_BUDGET, MAX_WINDOW and MIN_WINDOW are re-exported to be read; the

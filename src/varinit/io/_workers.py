@@ -28,7 +28,20 @@ MIN_WINDOW = 1 << 20
 
 
 def plan_workers(buffers_per_worker: int) -> tuple[int, int]:
-    """(workers, window bytes) within :data:`BUFFER_BUDGET`."""
+    """The worker count and window size :func:`save` and :func:`verify` use.
+
+    Parameters
+    ----------
+    buffers_per_worker : int
+        Buffers each worker holds (1 for save, 2 for verify).
+
+    Returns
+    -------
+    (int, int)
+        ``(workers, window bytes)``: at most the thread count
+        (:func:`varinit.get_num_threads`), all buffers within
+        :data:`BUFFER_BUDGET`.
+    """
     threads = get_num_threads()
     per_buffer = BUFFER_BUDGET // buffers_per_worker
     window = max(MIN_WINDOW, min(MAX_WINDOW, per_buffer // threads))
