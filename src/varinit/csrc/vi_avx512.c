@@ -446,18 +446,7 @@ static void block_lanes(uint64_t seed, uint64_t block, vi_lanes *L)
 
 VI_STANDARD_SLOTS(narrow_f16, narrow_bf16)
 
-const vi_kernel_table vi_kernels_avx512 = {
-    .name = "avx512",
-    .block_lanes = block_lanes,
-    .fill = {
-        [VI_DIST_RAW][VI_U32] = slot_raw_u32,
-        [VI_DIST_UNIFORM] = { [VI_F32] = slot_uniform_f32, [VI_F64] = slot_uniform_f64,
-                              [VI_F16] = slot_uniform_f16, [VI_BF16] = slot_uniform_bf16 },
-        [VI_DIST_NORMAL] = { [VI_F32] = slot_normal_f32, [VI_F64] = slot_normal_f64,
-                             [VI_F16] = slot_normal_f16, [VI_BF16] = slot_normal_bf16 },
-        VI_SCALAR_SHARED_SLOTS
-    },
-};
+const vi_kernel_table vi_kernels_avx512 = VI_STANDARD_TABLE("avx512", block_lanes);
 
 #else
 typedef int vi_avx512_not_built;   /* ISO C: no empty translation unit */

@@ -104,6 +104,22 @@ static void NAME(vi_lanes *L, size_t skip, size_t n, void *out, const vi_params 
     VI_NARROW_SLOT(slot_normal_f16, normal_f32, narrow_f16)                  \
     VI_NARROW_SLOT(slot_normal_bf16, normal_f32, narrow_bf16)
 
+/* The table of a file with VI_STANDARD_SLOTS: each slot by (distribution,
+ * dtype), designated initializers; a file with other kernels writes its own. */
+#define VI_STANDARD_TABLE(NAME, BLOCK_LANES)                                 \
+    {                                                                        \
+        .name = NAME,                                                        \
+        .block_lanes = BLOCK_LANES,                                          \
+        .fill = {                                                            \
+            [VI_DIST_RAW][VI_U32] = slot_raw_u32,                            \
+            [VI_DIST_UNIFORM] = { [VI_F32] = slot_uniform_f32, [VI_F64] = slot_uniform_f64, \
+                                  [VI_F16] = slot_uniform_f16, [VI_BF16] = slot_uniform_bf16 }, \
+            [VI_DIST_NORMAL] = { [VI_F32] = slot_normal_f32, [VI_F64] = slot_normal_f64, \
+                                 [VI_F16] = slot_normal_f16, [VI_BF16] = slot_normal_bf16 }, \
+            VI_SCALAR_SHARED_SLOTS                                           \
+        },                                                                   \
+    }
+
 /* Kernels may leave L in any state: the block driver seeds fresh lanes for
  * every block and never reads them back. */
 

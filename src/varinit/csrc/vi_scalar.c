@@ -183,15 +183,4 @@ VI_NARROW_KERNEL(vi_scalar_narrow_f16, vi_f32_to_f16)
 VI_NARROW_KERNEL(vi_scalar_narrow_bf16, vi_f32_to_bf16)
 VI_STANDARD_SLOTS(vi_scalar_narrow_f16, vi_scalar_narrow_bf16)
 
-const vi_kernel_table vi_kernels_scalar = {
-    .name = "scalar",
-    .block_lanes = vi_block_lanes,
-    .fill = {
-        [VI_DIST_RAW][VI_U32] = slot_raw_u32,
-        [VI_DIST_UNIFORM] = { [VI_F32] = slot_uniform_f32, [VI_F64] = slot_uniform_f64,
-                              [VI_F16] = slot_uniform_f16, [VI_BF16] = slot_uniform_bf16 },
-        [VI_DIST_NORMAL] = { [VI_F32] = slot_normal_f32, [VI_F64] = slot_normal_f64,
-                             [VI_F16] = slot_normal_f16, [VI_BF16] = slot_normal_bf16 },
-        VI_SCALAR_SHARED_SLOTS
-    },
-};
+const vi_kernel_table vi_kernels_scalar = VI_STANDARD_TABLE("scalar", vi_block_lanes);
