@@ -48,17 +48,16 @@ def text_table(results: Sequence[Result]) -> str:
 
 
 def markdown_table(results: Sequence[Result]) -> str:
-    """Results as a Markdown table, with the timed call of each row.
+    """Results as a GitHub-flavoured Markdown table, with the timed call of each row.
 
     Parameters
     ----------
     results : sequence of Result
-        From :func:`measure`.
+        As for :func:`text_table`.
 
     Returns
     -------
     str
-        A GitHub-flavoured Markdown table.
     """
     header = HEADER[:4] + ["call"] + HEADER[4:]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

@@ -188,14 +188,13 @@ class SavePlan:
         Parameters
         ----------
         progress : bool or callable, optional
-            As for :func:`save`.
         fsync : bool, optional
             As for :func:`save`.
 
         Returns
         -------
         str
-            ``path``.
+            The path written.
 
         Raises
         ------
