@@ -41,7 +41,7 @@ def test_round_trip_subprocess(tmp_path):
     assert r.returncode == 1 and "FAILED" in r.stdout
 
 
-@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "BF16", "float64"])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "BF16", "float64", "fp16", "F32"])
 def test_init_safetensors_in_process(tmp_path, capsys, dtype):
     out = tmp_path / "m.safetensors"
     assert main(["init", "--shape", "300x7", "-i", "he_normal", "--dtype", dtype, "--seed", "5",
@@ -52,6 +52,23 @@ def test_init_safetensors_in_process(tmp_path, capsys, dtype):
     assert varinit.verify(out)
     header = json.loads(out.read_bytes()[8:8 + int.from_bytes(out.read_bytes()[:8], "little")])
     assert header["emb"]["shape"] == [300, 7]
+
+
+@pytest.mark.parametrize("alias,name", [("fp16", "float16"), ("F32", "float32"),
+                                        ("bf16", "bfloat16"), ("f64", "float64")])
+def test_dtype_aliases_name_the_table_dtype(tmp_path, alias, name):
+    out = tmp_path / "t.npy"
+    assert main(["init", "--shape", "4,3", "--dtype", alias, "--seed", "1", "-o", str(out),
+                 "--no-progress"]) == 0
+    assert io.provenance(out)["tensors"]["weight"]["dtype"] == name
+
+
+def test_version_flag(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert f"varinit {varinit.__version__}" in out and f"stream version {varinit.STREAM_VERSION}" in out
 
 
 def test_initializer_as_json_and_file(tmp_path, capsys):

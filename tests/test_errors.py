@@ -146,6 +146,11 @@ def test_one_validator_for_every_integer_argument():
         varinit.PCG32(1, 2).random_raw(-1)
 
 
+def test_unknown_keyword_names_the_class_called():
+    with pytest.raises(TypeError, match=r"TruncatedNormal\.__init__\(\) got an unexpected"):
+        varinit.TruncatedNormal(0.0, 0.02, a=-0.04)
+
+
 def test_seed_is_required():
     with pytest.raises(TypeError):
         varinit.fill_uniform(_buffer())  # type: ignore[call-arg]

@@ -152,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     """
     parser = _Parser(prog="varinit", description="Fill huge tables with neural-network "
                      "initial weights, reproducibly. Without a command: a quick demo.")
+    import varinit
+    parser.add_argument("--version", action="version",
+                        version=f"varinit {varinit.__version__} "
+                                f"(stream version {varinit.STREAM_VERSION})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("init", help="write an initialised table to .npy or .safetensors",
@@ -162,8 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a name (glorot_uniform, he_normal, ...), a Keras config as JSON, "
                         "or @file.json (default: glorot_uniform)")
     p.add_argument("--dtype", default="float32",
-                   help="float16, bfloat16 (or bf16, any case), float32 (default) "
-                        "or float64")
+                   help="float16, bfloat16, float32 (default) or float64; also bf16, fp16, "
+                        "f32, ... (any case)")
     p.add_argument("--seed", type=_seed, default=None,
                    help="integer seed (default: the config's; unseeded draws one and prints it)")
     p.add_argument("--out", "-o", required=True, help="output file, .npy or .safetensors")
@@ -216,10 +220,16 @@ def _threads_context(n: int | None) -> Any:
     return varinit.num_threads(n) if n is not None else contextlib.nullcontext()
 
 
+# Short spellings people type for the table dtypes (PyTorch's, safetensors').
+_DTYPE_ALIASES = {"bf16": "bfloat16", "fp16": "float16", "f16": "float16", "half": "float16",
+                  "fp32": "float32", "f32": "float32", "fp64": "float64", "f64": "float64"}
+
+
 def _dtype_name(text: str) -> str:
     """The command line's spelling of a dtype, as :func:`varinit.save` takes it:
-    ``bf16`` is accepted for ``bfloat16``, both in any case."""
-    return "bfloat16" if text.lower() in ("bf16", "bfloat16") else text
+    a dtype name or a short alias (``bf16``, ``fp16``, ``f32``, ...), in any case."""
+    lower = text.lower()
+    return _DTYPE_ALIASES.get(lower, lower)
 
 
 def _cmd_init(args: argparse.Namespace) -> int:

@@ -958,6 +958,10 @@ class TruncatedNormal(RandomNormal):
 
     _distribution = "truncated_normal"
 
+    # Its own signature, so a wrong keyword names this class, not RandomNormal.
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: SeedLike = None) -> None:
+        super().__init__(mean=mean, stddev=stddev, seed=seed)
+
 
 class RandomUniform(RandomInitializer):
     """Uniform on ``[minval, maxval)``: ``fill_uniform(out, minval, maxval)``.
