@@ -133,7 +133,6 @@ class Distribution:
     name: str                               # "uniform", "normal", "truncated_normal"
     code: int                               # the C layer's distribution code
     arguments: tuple[str, str]              # names of its two parameters
-    defaults: tuple[float, float]
     _params: Callable[[Fraction, Fraction, int], dict]
     bounds: str                             # where its values lie, for docs and messages
 
@@ -164,11 +163,11 @@ class Distribution:
 
 
 DISTRIBUTIONS: dict[str, Distribution] = {d.name: d for d in (
-    Distribution("uniform", _core.DIST_UNIFORM, ("low", "high"), (0.0, 1.0), _uniform,
+    Distribution("uniform", _core.DIST_UNIFORM, ("low", "high"), _uniform,
                  "low <= x < high"),
-    Distribution("normal", _core.DIST_NORMAL, ("mean", "stddev"), (0.0, 1.0), _normal,
+    Distribution("normal", _core.DIST_NORMAL, ("mean", "stddev"), _normal,
                  "unbounded (|x - mean| < 13 stddev)"),
-    Distribution("truncated_normal", _core.DIST_NORMAL, ("mean", "stddev"), (0.0, 1.0),
+    Distribution("truncated_normal", _core.DIST_NORMAL, ("mean", "stddev"),
                  _truncated_normal, "mean - 2 stddev <= x <= mean + 2 stddev"),
 )}
 

@@ -21,7 +21,7 @@ from numpy.typing import DTypeLike
 
 from . import _core
 
-__all__ = ["DType", "DTYPES", "FLOAT_DTYPES", "TABLE_DTYPES", "FLOAT_CODES", "by_code",
+__all__ = ["DType", "DTYPES", "FLOAT_DTYPES", "TABLE_DTYPES", "by_code",
            "lookup", "resolve_dtype", "table_dtype"]
 
 
@@ -73,7 +73,6 @@ _BY_CODE = {d.code: d for d in DTYPES}
 
 #: The dtypes random fills write.
 FLOAT_DTYPES = tuple(d for d in DTYPES if d.is_float)
-FLOAT_CODES = frozenset(d.code for d in FLOAT_DTYPES)
 #: Names of the dtypes a table (a file or a dask array) can be generated in.
 TABLE_DTYPES = tuple(d.name for d in FLOAT_DTYPES)
 #: "float16, bfloat16, float32 or float64", for messages.
