@@ -1,4 +1,4 @@
-"""An independent pure-Python/numpy model of stream version 1 (docs/stream.md).
+"""An independent pure-Python/numpy model of stream version 2 (docs/stream.md).
 
 Used by the tests to check the C kernels against the written definition.  It
 builds lanes with ``varinit.PCG32`` (itself checked against the reference
@@ -6,6 +6,12 @@ vectors) and repeats the float arithmetic with numpy scalars, which round
 every operation once, as the C code must.
 """
 from __future__ import annotations
+
+import decimal
+import math
+import pathlib
+import re
+from fractions import Fraction
 
 import numpy as np
 
@@ -70,40 +76,336 @@ def _log_f64(s: float) -> np.float64:
     return (ef * d(1.90821492927058770002e-10) + (t + t) * p) + ef * d(6.93147180369123816490e-01)
 
 
-def signed_f32(r: int) -> np.float32:
-    return np.float32(((r >> 8) << 1 | 1) - (1 << 24)) * np.float32(2.0 ** -24)
+# --------------------------------------------------------------------------
+# Section 5.1: unit values on (0, 1) and [0, 1)
+
+def open_f32(d: int) -> np.float32:
+    return np.float32(((d >> 8) << 1) | 1) * np.float32(2.0 ** -25)
 
 
-def signed_f64(first: int, second: int) -> np.float64:
-    w = (first << 32) | second
-    return np.float64(((w >> 11) << 1 | 1) - (1 << 53)) * np.float64(2.0 ** -53)
+def open_f64(d0: int, d1: int) -> np.float64:
+    w = (d0 << 32) | d1
+    return np.float64(((w >> 11) << 1) | 1) * np.float64(2.0 ** -54)
 
 
-def polar_block(seed: int, block: int, count: int, mean: float, stddev: float,
-                lo: float, hi: float, dtype) -> np.ndarray:
-    """The first ``count`` outputs of a normal/truncated-normal block."""
-    f32 = np.dtype(dtype) == np.float32
-    T = np.float32 if f32 else np.float64
-    mean, stddev, lo, hi = T(mean), T(stddev), T(lo), T(hi)
+def unit_f32(d: int) -> np.float32:
+    return np.float32(d >> 8) * np.float32(2.0 ** -24)
+
+
+def unit_f64(d0: int, d1: int) -> np.float64:
+    w = (d0 << 32) | d1
+    return np.float64(w >> 11) * np.float64(2.0 ** -53)
+
+
+class _Stream:
+    """The arithmetic of one stream precision: its type, ``ln``, and the maps
+    of 5.1 reading the draws a candidate of that precision reads."""
+
+    def __init__(self, dtype):
+        self.f32 = _stream_dtype(dtype) == np.float32
+        self.T = np.float32 if self.f32 else np.float64
+        self.ln = _log_f32 if self.f32 else _log_f64
+
+    def unit(self, g: varinit.PCG32):
+        if self.f32:
+            return unit_f32(g.next32())
+        d0 = g.next32()
+        return unit_f64(d0, g.next32())
+
+    def open(self, g: varinit.PCG32):
+        if self.f32:
+            return open_f32(g.next32())
+        d0 = g.next32()
+        return open_f64(d0, g.next32())
+
+    def word(self, g: varinit.PCG32) -> int:
+        """``g`` of 5.2: one draw (float32) or two, first high (float64)."""
+        if self.f32:
+            return g.next32()
+        d0 = g.next32()
+        return (d0 << 32) | g.next32()
+
+    def unit_of_word(self, w: int):
+        return unit_f32(w) if self.f32 else unit_f64(w >> 32, w & 0xFFFFFFFF)
+
+
+def _stream_dtype(dtype) -> type:
+    """float64 for float64 outputs, float32 for float32 and narrower ones."""
+    return np.float64 if np.dtype(dtype) == np.float64 else np.float32
+
+
+# --------------------------------------------------------------------------
+# Section 2 / 5.2: the wedge generators
+
+def block_key(seed: int, block: int) -> int:
+    return splitmix64_at(splitmix64_at(seed, 1), block + 1)
+
+
+def wedge_lanes(seed: int, block: int) -> list[varinit.PCG32]:
+    key = block_key(seed, block)
+    return [varinit.PCG32(splitmix64_at(key, 2 * l + 33), splitmix64_at(key, 2 * l + 34))
+            for l in range(LANES)]
+
+
+# --------------------------------------------------------------------------
+# Section 5.2: the ziggurat tables, read from the generated header
+
+HEADER = pathlib.Path(__file__).resolve().parents[1] / "src" / "varinit" / "csrc" / "vi_ziggurat.h"
+_HEXFLOAT = re.compile(r"[-+]?0[xX][0-9a-fA-F]*\.?[0-9a-fA-F]*[pP][-+]?\d+")
+_TABLES: dict = {}
+
+
+def _header_arrays(text: str) -> dict[str, list[float]]:
+    """Every ``name[...] = { hex floats }`` and ``name = hex float`` of the header."""
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    text = re.sub(r"//[^\n]*", " ", text)
+    found: dict[str, list[float]] = {}
+    for m in re.finditer(r"(\w+)\s*(\[[^\]]*\])?\s*=\s*(\{[^}]*\}|[^;,\n]+)", text):
+        values = [float.fromhex(v) for v in _HEXFLOAT.findall(m.group(3))]
+        if values:
+            found[m.group(1)] = values
+    for m in re.finditer(r"#define\s+(\w+)\s+\(?\s*(" + _HEXFLOAT.pattern + r")", text):
+        found[m.group(1)] = [float.fromhex(m.group(2))]
+    return found
+
+
+def ziggurat_tables(dtype) -> tuple[list, list, object]:
+    """``(X[0..128], F[0..128], R_INV)`` in the stream precision of ``dtype``."""
+    T = _stream_dtype(dtype)
+    if T not in _TABLES:
+        arrays = _header_arrays(HEADER.read_text())
+        bits = "32" if T == np.float32 else "64"
+
+        def pick(kind: str, size: int) -> list[float]:
+            names = [n for n, v in arrays.items() if len(v) == size
+                     and re.search(rf"(^|_){kind}(_|$)", n, re.I) and bits in n]
+            if len(names) != 1:
+                raise LookupError(f"no unique {kind} table for float{bits} in {HEADER}: {names}")
+            return arrays[names[0]]
+
+        X, F, r_inv = pick("x", 129), pick("f", 129), pick("r_inv", 1)
+        for v in X + F + r_inv:              # the header's values are stream values
+            assert float(T(v)) == v, (v, T)
+        _TABLES[T] = ([T(v) for v in X], [T(v) for v in F], T(r_inv[0]))
+    return _TABLES[T]
+
+
+def _new_stats(stats: dict | None) -> dict:
+    if stats is None:
+        stats = {}
+    for k in ("candidates", "wedge", "wedge_rejected", "tail", "tail_rounds"):
+        stats.setdefault(k, 0)
+    return stats
+
+
+def ziggurat_candidate(S: _Stream, g: varinit.PCG32, wedge: varinit.PCG32,
+                       X, F, r_inv, stats: dict):
+    """One candidate's standard value ``z'`` (or None if rejected in a wedge)."""
+    T = S.T
+    w = S.word(g)
+    i, s = w & 127, (w >> 7) & 1
+    x = S.unit_of_word(w) * X[i]
+    stats["candidates"] += 1
+    if x < X[i + 1]:
+        z = x
+    elif i == 0:
+        stats["tail"] += 1
+        while True:
+            stats["tail_rounds"] += 1
+            t = (-S.ln(S.open(wedge))) * r_inv
+            e = -S.ln(S.open(wedge))
+            if t * t < e + e:
+                break
+        z = X[1] + t
+    else:
+        stats["wedge"] += 1
+        y = F[i] + S.unit(wedge) * (F[i + 1] - F[i])
+        if S.ln(y) < (x * x) * T(-0.5):
+            z = x
+        else:
+            stats["wedge_rejected"] += 1
+            return None
+    return -z if s else z
+
+
+def _rows(seed: int, block: int, count: int, candidate, T) -> np.ndarray:
+    """Rows of one candidate per lane, accepted ones in lane order, until
+    ``count`` outputs."""
     lanes = block_lanes(seed, block)
+    wedges = wedge_lanes(seed, block)
     out: list = []
     while len(out) < count:
-        xs, ys = [], []
-        for g in lanes:
-            if f32:
-                u, v = signed_f32(g.next32()), signed_f32(g.next32())
-            else:
-                a, b = g.next32(), g.next32()
-                c, d = g.next32(), g.next32()
-                u, v = signed_f64(a, b), signed_f64(c, d)
-            s = u * u + v * v
-            if s < T(1):
-                log = _log_f32(s) if f32 else _log_f64(s)
-                f = np.sqrt((T(-2) * log) / s)
-                x, y = mean + stddev * (u * f), mean + stddev * (v * f)
-                if lo <= x <= hi:
-                    xs.append(x)
-                if lo <= y <= hi:
-                    ys.append(y)
-        out.extend(xs + ys)
+        for g, wg in zip(lanes, wedges):
+            x = candidate(g, wg)
+            if x is not None:
+                out.append(x)
     return np.array(out[:count], dtype=T)
+
+
+def ziggurat_block(seed: int, block: int, count: int, mean: float, stddev: float,
+                   lo: float = -math.inf, hi: float = math.inf, dtype=np.float32,
+                   stats: dict | None = None) -> np.ndarray:
+    """The first ``count`` outputs of block ``block`` of the ``normal``
+    kernel (5.2); ``mean``, ``stddev``, ``lo``, ``hi`` are taken as stream
+    values (rounded to nearest).  ``stats`` (a dict) counts the slow paths."""
+    S = _Stream(dtype)
+    T = S.T
+    X, F, r_inv = ziggurat_tables(dtype)
+    mean, stddev, lo, hi = T(mean), T(stddev), T(lo), T(hi)
+    stats = _new_stats(stats)
+
+    def candidate(g, wg):
+        z = ziggurat_candidate(S, g, wg, X, F, r_inv, stats)
+        if z is None:
+            return None
+        x = mean + stddev * z
+        return x if lo <= x <= hi else None
+
+    return _rows(seed, block, count, candidate, T)
+
+
+def flat_block(seed: int, block: int, count: int, params: dict, dtype=np.float32) -> np.ndarray:
+    """The first ``count`` outputs of block ``block`` of ``normal_flat`` (5.3)."""
+    S = _Stream(dtype)
+    T = S.T
+    lo, hi, width, mean, scale, shift = (T(params[k]) for k in
+                                         ("lo", "hi", "width", "mean", "scale", "shift"))
+    half = T(0.5)
+
+    def candidate(g, _wg):
+        x = min(lo + S.unit(g) * width, hi)
+        z = (x - mean) * scale
+        q = (z * z - shift) * half
+        e = -S.ln(S.open(g))
+        return x if q < e and lo <= x <= hi else None
+
+    return _rows(seed, block, count, candidate, T)
+
+
+def tail_block(seed: int, block: int, count: int, params: dict, dtype=np.float32) -> np.ndarray:
+    """The first ``count`` outputs of block ``block`` of ``normal_tail`` (5.4)."""
+    S = _Stream(dtype)
+    T = S.T
+    base, step, scale, shift, lo, hi = (T(params[k]) for k in
+                                        ("base", "step", "scale", "shift", "lo", "hi"))
+    half = T(0.5)
+
+    def candidate(g, _wg):
+        t = (-S.ln(S.open(g))) * scale
+        x = base + step * t
+        d = t + shift
+        e = -S.ln(S.open(g))
+        return x if (d * d) * half < e and lo <= x <= hi else None
+
+    return _rows(seed, block, count, candidate, T)
+
+
+# --------------------------------------------------------------------------
+# Section 5.5: which kernel a truncated normal uses
+
+def _nearest(x: Fraction, T):
+    """``x`` (exact) rounded to nearest-even in ``T``; ±inf passes."""
+    if isinstance(x, float) and math.isinf(x):
+        return T(x)
+    x = Fraction(x)
+    guess = T(float(x))                    # within one ulp of the answer
+    cands = [np.nextafter(guess, T(-np.inf)), guess, np.nextafter(guess, T(np.inf))]
+    cands = [c for c in cands if np.isfinite(c)]
+    best = min(cands, key=lambda c: (abs(Fraction(float(c)) - x), _odd(c)))
+    return best
+
+
+def _odd(v) -> int:
+    bits = np.array(v).view(np.uint32 if np.array(v).dtype == np.float32 else np.uint64)
+    return int(bits) & 1
+
+
+def round_inward(x, T, up: bool):
+    """The least ``T`` value >= x (``up``) or the greatest <= x; ±inf passes."""
+    if isinstance(x, float) and math.isinf(x):
+        return T(x)
+    x = Fraction(x)
+    v = _nearest(x, T)
+    if up and Fraction(float(v)) < x:
+        v = np.nextafter(v, T(np.inf))
+    if not up and Fraction(float(v)) > x:
+        v = np.nextafter(v, T(-np.inf))
+    return v
+
+
+def _exact(v) -> Fraction | float:
+    v = float(v)
+    return v if math.isinf(v) else Fraction(v)
+
+
+def robert_cutoff(a: Fraction) -> Fraction:
+    """``2·sqrt(e)/(a + sqrt(a² + 4)) · exp((a² − a·sqrt(a² + 4))/4)`` with
+    ``decimal`` at 40 digits, as an exact Fraction of that decimal."""
+    D = decimal.Decimal
+    with decimal.localcontext() as ctx:
+        ctx.prec = 40
+        a = D(a.numerator) / D(a.denominator)
+        root = (a * a + 4).sqrt()
+        cut = 2 * D(1).exp().sqrt() / (a + root) * ((a * a - a * root) / 4).exp()
+    return Fraction(cut)
+
+
+THRESHOLD = Fraction(3, 2)
+
+
+def choose_kernel(mean: float, stddev: float, low: float | None = None,
+                  high: float | None = None, dtype=np.float32) -> tuple[str, dict]:
+    """``(kernel name, parameters)`` of a truncated normal: the name is
+    ``normal``, ``normal_flat`` or ``normal_tail`` and the parameters (stream
+    values) are those the block function of that kernel takes."""
+    T = _stream_dtype(dtype)
+    if low is None:
+        low = Fraction(mean) - 2 * Fraction(stddev)
+    if high is None:
+        high = Fraction(mean) + 2 * Fraction(stddev)
+    lo, hi = round_inward(low, T, up=True), round_inward(high, T, up=False)
+    mean_s, stddev_s = T(mean), T(stddev)
+    m, sd = Fraction(float(mean_s)), Fraction(float(stddev_s))
+    a = (_exact(lo) - m) / sd if not math.isinf(lo) else float(lo)
+    b = (_exact(hi) - m) / sd if not math.isinf(hi) else float(hi)
+    if a <= 0 <= b:
+        if max(-a, b) >= THRESHOLD:
+            return "normal", dict(mean=mean_s, stddev=stddev_s, lo=lo, hi=hi)
+        return "normal_flat", _flat_params(lo, hi, mean_s, stddev_s, 0.0, T)
+    above = a > 0
+    near = a if above else -b              # finite: the nearer edge is a bound
+    width = b - a
+    if width < robert_cutoff(near):
+        return "normal_flat", _flat_params(lo, hi, mean_s, stddev_s, float(near), T)
+    edge = np.float64(float(near))         # a in float64
+    lam = (edge + np.sqrt(edge * edge + np.float64(4))) / np.float64(2)
+    base, step = (lo, stddev_s) if above else (hi, -stddev_s)
+    return "normal_tail", dict(base=base, step=step, scale=T(np.float64(1) / lam),
+                               shift=T(edge - lam), lo=lo, hi=hi)
+
+
+def _flat_params(lo, hi, mean_s, stddev_s, c: float, T) -> dict:
+    c = np.float64(c)
+    return dict(lo=lo, hi=hi, width=_nearest(Fraction(float(hi)) - Fraction(float(lo)), T),
+                mean=mean_s, scale=T(np.float64(1) / np.float64(stddev_s)), shift=T(c * c))
+
+
+def kernel_block(name: str, seed: int, block: int, count: int, params: dict, dtype,
+                 stats: dict | None = None) -> np.ndarray:
+    if name == "normal":
+        return ziggurat_block(seed, block, count, params["mean"], params["stddev"],
+                              params["lo"], params["hi"], dtype, stats)
+    if name == "normal_flat":
+        return flat_block(seed, block, count, params, dtype)
+    if name == "normal_tail":
+        return tail_block(seed, block, count, params, dtype)
+    raise ValueError(name)
+
+
+def truncated_block(seed: int, block: int, count: int, mean: float, stddev: float,
+                    low: float | None = None, high: float | None = None, dtype=np.float32,
+                    stats: dict | None = None) -> np.ndarray:
+    """The first ``count`` outputs of block ``block`` of
+    ``fill_truncated_normal`` (the kernel chosen by :func:`choose_kernel`)."""
+    name, params = choose_kernel(mean, stddev, low, high, dtype)
+    return kernel_block(name, seed, block, count, params, dtype, stats)

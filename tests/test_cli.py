@@ -242,3 +242,17 @@ def test_ctrl_c_exit_130_no_partial_file(tmp_path):
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert took < 5.0
     assert os.listdir(tmp_path) == []
+
+
+def test_verify_file_of_stream_version_1(tmp_path, capsys):
+    """A file written by stream version 1 is reported as such, not as damaged."""
+    out = tmp_path / "old.npy"
+    varinit.save(out, varinit.GlorotNormal(seed=1), (64, 8))
+    side = tmp_path / io.sidecar_path(out)
+    record = json.loads(side.read_text())
+    record["stream_version"] = 1
+    side.write_text(json.dumps(record))
+    assert main(["verify", str(out), "--no-progress"]) == 1
+    text = capsys.readouterr().out
+    assert "NOT CHECKED" in text and "written by stream version 1" in text
+    assert "FAILED" not in text

@@ -37,8 +37,13 @@ BIG_OFFSET = 3 * 4096 + 777          # odd, in the middle of a block and of a ro
 BIG_RARE = (1 << 17) + 4097
 
 
+def _kernel(distribution: str, a: float, b: float, code: int, **options) -> tuple[int, dict]:
+    """``(distribution code, params)`` as the public API would pass them."""
+    return _distributions.get(distribution).kernel(a, b, _dtypes.by_code(code), **options)
+
+
 def _kernel_params(distribution: str, a: float, b: float, code: int) -> dict:
-    return _distributions.get(distribution).kernel_params(a, b, _dtypes.by_code(code))
+    return _kernel(distribution, a, b, code)[1]
 
 
 def require(path: str) -> None:
@@ -59,9 +64,9 @@ def _narrow_bounds(code: int) -> dict:
 
 
 def _truncated_by_hand(code: int, mean: float, stddev: float, lo: float, hi: float) -> dict:
-    """Polar candidates kept only in [lo, hi]: rejection dominates when the
-    window is narrow or far from the mean (not reachable through the public
-    API, which truncates at mean +- 2 stddev)."""
+    """Ziggurat candidates kept only in [lo, hi]: rejection dominates when
+    the window is narrow or far from the mean (the public API picks another
+    kernel there, docs/stream.md 5.5)."""
     if code == C.DTYPE_F64:
         params = dict(mean=mean, stddev=stddev, lo=lo, hi=hi)
     else:
@@ -105,8 +110,15 @@ def _cases() -> list[tuple[str, int, int, dict]]:
         # (1, 1e-7) / (1, 1e-16): deviates of a few ulps hit the bounds exactly.
         coarse = (1.0, 1e-16) if code == C.DTYPE_F64 else (1.0, 1e-7)
         for mean, stddev in ((0.0, 1.0), (0.0, 0.05), (-2.0, 0.3), coarse):
-            cases.append((f"{name}-truncated({mean},{stddev})", C.DIST_NORMAL, code,
-                          _kernel_params("truncated_normal", mean, stddev, code)))
+            dist, params = _kernel("truncated_normal", mean, stddev, code)
+            cases.append((f"{name}-truncated({mean},{stddev})", dist, code, params))
+        # Intervals that take the uniform-rejection and exponential-rejection
+        # kernels (near and far, either side of the mean, one-sided).
+        for low, high in ((0.5, 0.6), (-0.3, 0.2), (8.0, 8.5), (-9.0, -8.0),
+                          (2.0, float("inf")), (float("-inf"), -6.0)):
+            dist, params = _kernel("truncated_normal", 0.0, 1.0, code, low=low, high=high)
+            kind = {C.DIST_NORMAL_FLAT: "flat", C.DIST_NORMAL_TAIL: "tail"}[dist]
+            cases.append((f"{name}-{kind}[{low},{high}]", dist, code, params))
         cases.append((f"{name}-window[0.5,0.6]", C.DIST_NORMAL, code,
                       _truncated_by_hand(code, 0.0, 1.0, 0.5, 0.6)))      # ~4% kept
         cases.append((f"{name}-tail[2,inf]", C.DIST_NORMAL, code,

@@ -42,7 +42,7 @@ def run(out: np.ndarray, fmt: _dtypes.DType, dist_code: int, params: dict, seed:
 
 
 def fill_distribution(dist: Distribution, out: np.ndarray, a: Any, b: Any, *, seed: Any,
-                      offset: Any = 0, what: str | None = None) -> np.ndarray:
+                      offset: Any = 0, what: str | None = None, **options: Any) -> np.ndarray:
     """``fill_<dist.name>(out, a, b, seed=seed, offset=offset)``.
 
     Parameters
@@ -57,6 +57,8 @@ def fill_distribution(dist: Distribution, out: np.ndarray, a: Any, b: Any, *, se
         As for :func:`fill_uniform`.
     what : str, optional
         Name of the caller, for messages; default ``fill_<name>``.
+    **options
+        The distribution's keyword options (``dist.options``).
 
     Returns
     -------
@@ -64,7 +66,8 @@ def fill_distribution(dist: Distribution, out: np.ndarray, a: Any, b: Any, *, se
         ``out``.
     """
     fmt = check_out(out, what or f"fill_{dist.name}")
-    return run(out, fmt, dist.code, dist.kernel_params(a, b, fmt), seed, offset)
+    code, params = dist.kernel(a, b, fmt, **options)
+    return run(out, fmt, code, params, seed, offset)
 
 
 _UNIFORM = _distribution("uniform")
@@ -166,23 +169,33 @@ def fill_normal(out: np.ndarray, mean: float = 0.0, stddev: float = 1.0, *,
 
 
 def fill_truncated_normal(out: np.ndarray, mean: float = 0.0, stddev: float = 1.0, *,
+                          low: float | None = None, high: float | None = None,
                           seed: int, offset: int = 0) -> np.ndarray:
-    """Fill ``out`` in place with a normal truncated to ``mean ± 2*stddev``.
+    """Fill ``out`` in place with a normal truncated to ``[low, high]``.
 
     Candidates outside the bounds are discarded and redrawn (rejection, the
-    Keras definition), so the distribution is exactly the truncated normal
-    and no value lies outside ``[mean - 2*stddev, mean + 2*stddev]`` (bounds
-    rounded inward to ``out.dtype``).  The standard deviation of the result
-    is about ``0.8796 * stddev``.
+    Keras definition), so the distribution is exactly ``N(mean, stddev**2)``
+    restricted to the interval, and no value lies outside it (bounds
+    rounded inward to ``out.dtype``).  By default the interval is
+    ``mean ± 2*stddev`` (Keras's ``TruncatedNormal``; the standard
+    deviation of the result is then about ``0.8796 * stddev``).
 
     Parameters
     ----------
     out : numpy.ndarray
         As for :func:`fill_uniform`.
     mean : float
-        Centre, finite in ``out.dtype``.
+        Mean of the untruncated normal, finite in ``out.dtype``.
     stddev : float
         Standard deviation of the untruncated normal, positive.
+    low, high : float, optional
+        Absolute bounds (as torch's ``trunc_normal_(a, b)``), default
+        ``mean - 2*stddev`` and ``mean + 2*stddev``.  ``low < high``;
+        ``low`` may be ``-inf`` or ``high`` ``inf``, not both (that is
+        :func:`fill_normal`).  Any interval works, however far from the
+        mean or narrow: the rejection method is chosen by region
+        (``docs/stream.md``, section 5.5) so that the expected work per
+        value stays bounded.
     seed, offset : int
         As for :func:`fill_uniform`.
 
@@ -194,9 +207,9 @@ def fill_truncated_normal(out: np.ndarray, mean: float = 0.0, stddev: float = 1.
     Raises
     ------
     TypeError, ValueError
-        As for :func:`fill_uniform`; ``ValueError`` also when ``stddev`` is
-        too small to resolve around ``mean`` in the dtype the values are
-        computed in (almost every candidate would be rejected).
+        As for :func:`fill_uniform`; ``ValueError`` also for a NaN bound,
+        ``low >= high``, both bounds infinite, a finite bound not finite in
+        ``out.dtype``, or an interval holding no value of ``out.dtype``.
 
     Examples
     --------
@@ -204,8 +217,12 @@ def fill_truncated_normal(out: np.ndarray, mean: float = 0.0, stddev: float = 1.
     >>> x = varinit.fill_truncated_normal(np.empty(10_000, np.float32), 0.0, 0.05, seed=3)
     >>> bool(np.abs(x).max() <= 0.1)
     True
+    >>> tail = varinit.fill_truncated_normal(np.empty(1000), low=8.0, high=9.0, seed=3)
+    >>> bool(((tail >= 8) & (tail <= 9)).all())
+    True
     """
-    return fill_distribution(_TRUNCATED_NORMAL, out, mean, stddev, seed=seed, offset=offset)
+    return fill_distribution(_TRUNCATED_NORMAL, out, mean, stddev, seed=seed, offset=offset,
+                             low=low, high=high)
 
 
 def random_raw(out: np.ndarray, *, seed: int, offset: int = 0) -> np.ndarray:

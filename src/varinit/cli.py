@@ -273,7 +273,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             report = io.verify(args.file, progress=_progress_default(args.progress))
     except (ValueError, TypeError, OSError, KeyError) as exc:
         raise UsageError(f"cannot verify {args.file}: {_one_line(exc)}") from None
-    print(f"{args.file}: {'OK' if report.ok else 'FAILED'}")
+    print(f"{args.file}: {report.status}")
     print(report.summary())
     return EXIT_OK if report.ok else EXIT_FAILED
 

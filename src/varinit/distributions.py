@@ -11,6 +11,7 @@ Adding a distribution is one row here plus its C kernel slots
 """
 from __future__ import annotations
 
+import decimal
 import functools
 import math
 import numbers
@@ -22,12 +23,12 @@ from typing import Any
 from . import _core, _ieee
 from .dtypes import DType, by_code
 
-__all__ = ["Distribution", "DISTRIBUTIONS", "get"]
+__all__ = ["Distribution", "DISTRIBUTIONS", "Kernel", "get"]
 
-# |z| of a polar-method candidate never exceeds sqrt(-2 ln s_min): about 8.1
-# for the float32 stream (s >= 2**-47) and 12.1 for float64 (s >= 2**-105).
+# |z| of a ziggurat candidate never exceeds r + sqrt(-2 ln open_min): about
+# 8.5 for the float32 stream (open >= 2**-25) and 12.1 for float64 (2**-54).
 MAX_ABS_Z = 13
-#: Half-width, in standard deviations, of the truncated normal (Keras's).
+#: Half-width, in standard deviations, of the default truncation (Keras's).
 TRUNCATION = 2
 
 
@@ -46,11 +47,13 @@ def _stream_params(stream: DType, **values: float) -> dict:
     return {f"{k}{suffix}": v for k, v in values.items()}
 
 
-def _narrow_clamp(fmt: DType, lo: Fraction, hi: Fraction, open_top: bool) -> dict:
-    """float16/bfloat16 clamp patterns: the first and last value of ``fmt``
-    inside ``[lo, hi]`` (``[lo, hi)`` with ``open_top``)."""
-    first = _ieee.round_inward(fmt, lo, up=True)
-    last = _ieee.round_inward(fmt, hi, up=False)
+def _narrow_clamp(fmt: DType, lo: Fraction | float, hi: Fraction | float,
+                  open_top: bool) -> dict:
+    """Clamp patterns of a narrow format: the first and last value of ``fmt``
+    inside ``[lo, hi]`` (``[lo, hi)`` with ``open_top``); an infinite bound
+    is the largest finite value."""
+    first = -fmt.max_bits if lo == -math.inf else _ieee.round_inward(fmt, lo, up=True)
+    last = fmt.max_bits if hi == math.inf else _ieee.round_inward(fmt, hi, up=False)
     if last is not None and open_top and _ieee.value(fmt, _ieee.bits_of(fmt, last)) == hi:
         last -= 1
     if first is None or last is None or first > last:
@@ -59,8 +62,11 @@ def _narrow_clamp(fmt: DType, lo: Fraction, hi: Fraction, open_top: bool) -> dic
     return {"clamp_lo": _ieee.bits_of(fmt, first), "clamp_hi": _ieee.bits_of(fmt, last)}
 
 
+Kernel = tuple[int, dict]      # (C distribution code, vi_params fields by name)
+
+
 @functools.lru_cache(maxsize=512)      # initializers repeat the same few parameter sets
-def _uniform(lo: Fraction, hi: Fraction, code: int) -> dict:
+def _uniform(lo: Fraction, hi: Fraction, code: int) -> Kernel:
     if lo >= hi:
         raise ValueError(f"low must be less than high, got low={float(lo)!r}, high={float(hi)!r}")
     fmt = by_code(code)
@@ -77,7 +83,7 @@ def _uniform(lo: Fraction, hi: Fraction, code: int) -> dict:
                             width=_ieee.nearest(stream, hi - lo, "high - low"))
     if stream != fmt:
         params.update(_narrow_clamp(fmt, lo, hi, open_top=True))
-    return params
+    return _core.DIST_UNIFORM, params
 
 
 def _normal_common(mu: Fraction, sigma: Fraction, fmt: DType) -> tuple[DType, float, float]:
@@ -91,39 +97,137 @@ def _normal_common(mu: Fraction, sigma: Fraction, fmt: DType) -> tuple[DType, fl
     return stream, mean_s, stddev_s
 
 
+def _check_reach(fmt: DType, mu: Fraction, sigma: Fraction, sides: tuple[int, ...]) -> None:
+    reach = MAX_ABS_Z * sigma
+    for side in sides:
+        sign = "+" if side > 0 else "-"
+        _ieee.check_finite_in(fmt, mu + side * reach,
+                              f"mean {sign} 13*stddev (the largest possible deviate)")
+
+
 @functools.lru_cache(maxsize=512)
-def _normal(mu: Fraction, sigma: Fraction, code: int) -> dict:
+def _normal(mu: Fraction, sigma: Fraction, code: int) -> Kernel:
     fmt = by_code(code)
     stream, mean_s, stddev_s = _normal_common(mu, sigma, fmt)
-    reach = MAX_ABS_Z * sigma
-    _ieee.check_finite_in(fmt, mu - reach, "mean - 13*stddev (the largest possible deviate)")
-    _ieee.check_finite_in(fmt, mu + reach, "mean + 13*stddev (the largest possible deviate)")
+    _check_reach(fmt, mu, sigma, (-1, 1))
     params = _stream_params(stream, mean=mean_s, stddev=stddev_s, lo=-math.inf, hi=math.inf)
     if stream != fmt:
         params.update(clamp_lo=_ieee.bits_of(fmt, -fmt.max_bits), clamp_hi=fmt.max_bits)
-    return params
+    return _core.DIST_NORMAL, params
+
+
+# Region thresholds of the truncated normal (docs/stream.md 5.5).  An
+# interval holding the mean uses the ziggurat once one side reaches
+# NORMAL_REACH standard deviations (acceptance >= Phi(1.5) - 1/2 = 0.43),
+# uniform rejection below that (acceptance >= 0.72).
+NORMAL_REACH = Fraction(3, 2)
+# Largest value of -ln(open) for an open unit of either stream (2**-54):
+# how far an exponential candidate can reach, in units of 1/lambda.
+_MAX_EXPONENTIAL = 40
+_DECIMAL = decimal.Context(prec=40)
+
+
+def _decimal(x: Fraction) -> decimal.Decimal:
+    return _DECIMAL.divide(decimal.Decimal(x.numerator), decimal.Decimal(x.denominator))
+
+
+def _flat_beats_tail(a: Fraction, width: Fraction) -> bool:
+    """Robert's (1995) rule for an interval ``[a, a + width]``, ``a > 0``
+    (standardised): uniform rejection accepts better than the exponential
+    exactly when ``width < 2 sqrt(e) / (a + s) * exp(-a / (a + s))``,
+    ``s = sqrt(a**2 + 4)`` (the textbook form with ``a**2 - a*s`` rewritten
+    without cancellation).  Evaluated in 40-digit decimal arithmetic, which
+    is the same on every platform."""
+    if math.isinf(width):
+        return False
+    c, ad = _DECIMAL, _decimal(a)
+    s = c.sqrt(c.add(c.multiply(ad, ad), 4))
+    den = c.add(ad, s)
+    cutoff = c.multiply(c.divide(c.multiply(2, c.exp(decimal.Decimal("0.5"))), den),
+                        c.exp(c.minus(c.divide(ad, den))))
+    return _decimal(width) < cutoff
+
+
+def _standardised(x: Fraction | float, mean: float, stddev: float) -> Fraction | float:
+    return x if isinstance(x, float) else (x - Fraction(mean)) / Fraction(stddev)
+
+
+def _stream_bound(stream: DType, x: Fraction | float, up: bool) -> float:
+    if isinstance(x, float):                # an open side
+        return x
+    key = _ieee.round_inward(stream, x, up=up)
+    assert key is not None                  # finite in the output dtype, so in its stream
+    return _ieee.at_key(stream, key)
 
 
 @functools.lru_cache(maxsize=512)
-def _truncated_normal(mu: Fraction, sigma: Fraction, code: int) -> dict:
+def _truncated_normal(mu: Fraction, sigma: Fraction, code: int,
+                      low: Fraction | float | None = None,
+                      high: Fraction | float | None = None) -> Kernel:
     fmt = by_code(code)
     stream, mean_s, stddev_s = _normal_common(mu, sigma, fmt)
-    lo, hi = mu - TRUNCATION * sigma, mu + TRUNCATION * sigma
-    _ieee.check_finite_in(fmt, lo, "mean - 2*stddev")
-    _ieee.check_finite_in(fmt, hi, "mean + 2*stddev")
-    first = _ieee.round_inward(stream, lo, up=True)
-    last = _ieee.round_inward(stream, hi, up=False)
-    assert first is not None and last is not None       # finite in fmt, so in its stream
-    lo_s, hi_s = _ieee.at_key(stream, first), _ieee.at_key(stream, last)
-    if not lo_s <= mean_s <= hi_s:
-        # Candidates cluster on mean_s; if it lies outside, almost all
-        # would be rejected: refuse instead of looping for ever.
-        raise ValueError(f"stddev={float(sigma)!r} is too small to resolve around "
-                         f"mean={float(mu)!r} in {stream.name}")
-    params = _stream_params(stream, mean=mean_s, stddev=stddev_s, lo=lo_s, hi=hi_s)
+    lo = mu - TRUNCATION * sigma if low is None else low
+    hi = mu + TRUNCATION * sigma if high is None else high
+    if isinstance(lo, float) and isinstance(hi, float):
+        raise ValueError("low=-inf and high=inf is the untruncated normal: use fill_normal "
+                         "(RandomNormal)")
+    if not lo < hi:
+        raise ValueError(f"low must be less than high, got low={float(lo)!r}, high={float(hi)!r}")
+    for x, name in ((lo, "low"), (hi, "high")):
+        if not isinstance(x, float):
+            _ieee.check_finite_in(fmt, x, name)
+    lo_s, hi_s = _stream_bound(stream, lo, up=True), _stream_bound(stream, hi, up=False)
+    if not lo_s <= hi_s:
+        why = (f": stddev={float(sigma)!r} is too small to resolve at mean={float(mu)!r}"
+               if low is None and high is None else "")
+        raise ValueError(f"no {stream.name} value lies in [{float(lo)!r}, {float(hi)!r}]{why}")
+    a = _standardised(Fraction(lo_s) if math.isfinite(lo_s) else lo_s, mean_s, stddev_s)
+    b = _standardised(Fraction(hi_s) if math.isfinite(hi_s) else hi_s, mean_s, stddev_s)
+    values: dict = {"lo": lo_s, "hi": hi_s, "mean": mean_s}
+    if a <= 0 <= b:
+        if max(-a, b) >= NORMAL_REACH:
+            dist = _core.DIST_NORMAL
+            values["stddev"] = stddev_s
+            _check_reach(fmt, mu, sigma, tuple(side for side, x in ((-1, lo), (1, hi))
+                                               if isinstance(x, float)))
+        else:
+            dist, c = _core.DIST_NORMAL_FLAT, 0.0
+    else:
+        above = a > 0
+        near = a if above else -b                     # distance of the nearer edge
+        if _flat_beats_tail(Fraction(near), b - a):
+            dist, c = _core.DIST_NORMAL_FLAT, float(near)
+        else:
+            dist = _core.DIST_NORMAL_TAIL
+            edge = float(near)
+            lam = (edge + math.sqrt(edge * edge + 4.0)) / 2.0
+            scale = 1.0 / lam
+            base, step = (lo_s, stddev_s) if above else (hi_s, -stddev_s)
+            values.update(base=base, step=step, scale=_ieee.nearest(stream, Fraction(scale), "1/lambda"),
+                          shift=_ieee.nearest(stream, Fraction(edge - lam), "a - lambda"))
+            if isinstance(hi if above else lo, float):
+                reach = Fraction(base) + Fraction(step) * _MAX_EXPONENTIAL * Fraction(scale)
+                _ieee.check_finite_in(fmt, reach, "the farthest exponential candidate")
+    if dist == _core.DIST_NORMAL_FLAT:
+        values.update(width=_ieee.nearest(stream, Fraction(hi_s) - Fraction(lo_s), "high - low"),
+                      scale=_ieee.nearest(stream, Fraction(1.0 / stddev_s), "1/stddev"),
+                      shift=_ieee.nearest(stream, Fraction(c * c), "c**2"))
+    params = _stream_params(stream, **values)
     if stream != fmt:
         params.update(_narrow_clamp(fmt, lo, hi, open_top=False))
-    return params
+    return dist, params
+
+
+def _bound(value: Any, name: str) -> Fraction | float | None:
+    """A truncation bound: None (the default), a finite Fraction or +-inf."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number or None, got {type(value).__name__}")
+    value = float(value)
+    if math.isnan(value):
+        raise ValueError(f"{name} must not be NaN")
+    return value if math.isinf(value) else Fraction(value)
 
 
 @dataclass(frozen=True)
@@ -131,13 +235,13 @@ class Distribution:
     """One distribution of the fill API."""
 
     name: str                               # "uniform", "normal", "truncated_normal"
-    code: int                               # the C layer's distribution code
     arguments: tuple[str, str]              # names of its two parameters
-    _params: Callable[[Fraction, Fraction, int], dict]
+    _kernel: Callable[..., Kernel]
     bounds: str                             # where its values lie, for docs and messages
+    options: tuple[str, ...] = ()           # keyword options (None: the default)
 
-    def kernel_params(self, a: Any, b: Any, fmt: DType) -> dict:
-        """The C kernel's parameters for ``(a, b)`` written as ``fmt``.
+    def kernel(self, a: Any, b: Any, fmt: DType, **options: Any) -> Kernel:
+        """The C kernel and its parameters for ``(a, b)`` written as ``fmt``.
 
         Parameters
         ----------
@@ -145,30 +249,38 @@ class Distribution:
             The two parameters, in the order of :attr:`arguments`.
         fmt : DType
             The output dtype's row.
+        **options
+            The keyword options of :attr:`options` (``low``, ``high`` for
+            the truncated normal); None or absent means the default.
 
         Returns
         -------
-        dict
-            ``vi_params`` fields by name (a fresh copy).
+        (int, dict)
+            The C distribution code (the truncated normal picks one by the
+            interval, ``docs/stream.md`` 5.5) and the ``vi_params`` fields
+            by name (a fresh copy).
 
         Raises
         ------
         TypeError
-            For parameters that are not real numbers.
+            For parameters that are not real numbers, or an unknown option.
         ValueError
             For parameters out of range or not representable in ``fmt``.
         """
+        unknown = set(options) - set(self.options)
+        if unknown:
+            raise TypeError(f"{self.name} takes no option {sorted(unknown)[0]!r}")
         first, second = self.arguments
-        return dict(self._params(_number(a, first), _number(b, second), fmt.code))
+        extra = {k: _bound(v, k) for k, v in options.items() if v is not None}
+        dist, params = self._kernel(_number(a, first), _number(b, second), fmt.code, **extra)
+        return dist, dict(params)
 
 
 DISTRIBUTIONS: dict[str, Distribution] = {d.name: d for d in (
-    Distribution("uniform", _core.DIST_UNIFORM, ("low", "high"), _uniform,
-                 "low <= x < high"),
-    Distribution("normal", _core.DIST_NORMAL, ("mean", "stddev"), _normal,
-                 "unbounded (|x - mean| < 13 stddev)"),
-    Distribution("truncated_normal", _core.DIST_NORMAL, ("mean", "stddev"),
-                 _truncated_normal, "mean - 2 stddev <= x <= mean + 2 stddev"),
+    Distribution("uniform", ("low", "high"), _uniform, "low <= x < high"),
+    Distribution("normal", ("mean", "stddev"), _normal, "unbounded (|x - mean| < 13 stddev)"),
+    Distribution("truncated_normal", ("mean", "stddev"), _truncated_normal,
+                 "low <= x <= high (default mean -+ 2 stddev)", ("low", "high")),
 )}
 
 

@@ -64,14 +64,16 @@ def _is_numeric_dtype(dtype: np.dtype) -> bool:
     return dtype.isnative and (dtype.kind in "biufc" or dtype.name == "bfloat16")
 
 
-def _real(value: Any, name: str) -> Any:
-    """Check ``value`` is a real, finite number; numpy scalars become Python ones."""
+def _real(value: Any, name: str, infinite: bool = False) -> Any:
+    """Check ``value`` is a real, finite number (or infinite, with
+    ``infinite``); numpy scalars become Python ones."""
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.integer, np.floating)):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
     if isinstance(value, np.generic):
         value = value.item()
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
+    if math.isnan(value) or not (infinite or math.isfinite(value)):
+        raise ValueError(f"{name} must be {'a number, not NaN' if infinite else 'finite'}, "
+                         f"got {value!r}")
     return value
 
 
@@ -116,16 +118,16 @@ class _StreamPlan(_Plan):
     """
 
     def __init__(self, shape: tuple[int, ...], dtype: np.dtype, distribution: str,
-                 a: float, b: float) -> None:
+                 a: float, b: float, **options: Any) -> None:
         self.shape, self.dtype = shape, dtype
         fmt = _dtypes.lookup(dtype)
         assert fmt is not None               # Initializer._dtype accepted it
         self.fmt = fmt
         self.distribution = _distribution(distribution)
-        self.params = self.distribution.kernel_params(a, b, fmt)
+        self.code, self.params = self.distribution.kernel(a, b, fmt, **options)
 
     def _fill_run(self, flat_out: np.ndarray, offset: int, seed: int) -> None:
-        _fill.run(flat_out, self.fmt, self.distribution.code, self.params, seed, offset)
+        _fill.run(flat_out, self.fmt, self.code, self.params, seed, offset)
 
     def _fill_runs(self, flat_out: np.ndarray, starts: np.ndarray, length: int,
                    seed: int) -> None:
@@ -928,11 +930,13 @@ class RandomNormal(RandomInitializer):
 
 
 class TruncatedNormal(RandomNormal):
-    """Normal restricted to ``mean ± 2*stddev``: ``fill_truncated_normal(out, mean, stddev)``.
+    """Normal restricted to ``[low, high]`` (default ``mean ± 2*stddev``):
+    ``fill_truncated_normal(out, mean, stddev, low=low, high=high)``.
 
-    As in Keras, ``stddev`` is the parameter *before* truncation: the sample
-    standard deviation is ``0.8796 * stddev``.  Values outside the bounds are
-    redrawn (rejection), so none lies outside them, in any dtype.
+    As in Keras, ``stddev`` is the parameter *before* truncation: with the
+    default bounds the sample standard deviation is ``0.8796 * stddev``.
+    Values outside the bounds are redrawn (rejection), so none lies outside
+    them, in any dtype.
 
     Parameters
     ----------
@@ -940,13 +944,19 @@ class TruncatedNormal(RandomNormal):
         Default 0.0.
     stddev : float, optional
         Positive, default 0.05.
+    low, high : float, optional
+        Absolute bounds (torch's ``trunc_normal_(a, b)``), default
+        ``mean ∓ 2*stddev``; ``low`` may be ``-inf`` or ``high`` ``inf``,
+        not both.  In :meth:`get_config` only when set, so a default
+        ``TruncatedNormal`` has Keras's config.
     seed : int, None, SeedGenerator or numpy.random.Generator, optional
         As for :class:`RandomNormal`.
 
     Raises
     ------
     TypeError, ValueError
-        As for :class:`RandomNormal`.
+        As for :class:`RandomNormal`; ``ValueError`` also for a NaN bound,
+        ``low >= high`` or both bounds infinite.
 
     Examples
     --------
@@ -954,13 +964,40 @@ class TruncatedNormal(RandomNormal):
     >>> x = varinit.TruncatedNormal(stddev=0.1, seed=0)((1000,))
     >>> bool(np.abs(x).max() <= 0.2)
     True
+    >>> y = varinit.TruncatedNormal(stddev=1.0, low=0.0, seed=0)((1000,))
+    >>> bool(y.min() >= 0)
+    True
     """
 
     _distribution = "truncated_normal"
 
     # Its own signature, so a wrong keyword names this class, not RandomNormal.
-    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: SeedLike = None) -> None:
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: SeedLike = None,
+                 low: float | None = None, high: float | None = None) -> None:
         super().__init__(mean=mean, stddev=stddev, seed=seed)
+        self.low = None if low is None else _real(low, "low", infinite=True)
+        self.high = None if high is None else _real(high, "high", infinite=True)
+        lo = self.mean - 2 * self.stddev if self.low is None else self.low
+        hi = self.mean + 2 * self.stddev if self.high is None else self.high
+        if math.isinf(lo) and math.isinf(hi):
+            raise ValueError("low=-inf and high=inf is the untruncated normal: use RandomNormal")
+        if not lo < hi:
+            raise ValueError(f"low must be less than high, got low={lo!r}, high={hi!r}")
+
+    def _plan(self, shape: tuple[int, ...], dtype: np.dtype) -> _Plan:
+        return _StreamPlan(shape, dtype, self._distribution, self.mean, self.stddev,
+                           low=self.low, high=self.high)
+
+    def get_config(self) -> dict:
+        """``{"seed", "mean", "stddev"}`` as Keras, plus ``low`` and
+        ``high`` when set.
+
+        Returns
+        -------
+        dict
+        """
+        bounds = {k: v for k, v in (("low", self.low), ("high", self.high)) if v is not None}
+        return {**super().get_config(), **bounds}
 
 
 class RandomUniform(RandomInitializer):

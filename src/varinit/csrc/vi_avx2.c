@@ -112,14 +112,6 @@ VI_INLINE __m256 unit_f32(__m256i r)
     return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(r, 8)), _mm256_set1_ps(0x1p-24f));
 }
 
-/* ((r >> 8) << 1) | 1 is (r >> 7) | 1: one shift fewer, the same integer. */
-VI_INLINE __m256 signed_f32(__m256i r)
-{
-    __m256i k = _mm256_or_si256(_mm256_srli_epi32(r, 7), _mm256_set1_epi32(1));
-    k = _mm256_sub_epi32(k, _mm256_set1_epi32(0x1000000));
-    return _mm256_mul_ps(_mm256_cvtepi32_ps(k), _mm256_set1_ps(0x1p-24f));
-}
-
 /* The exact double of a 53-bit integer.  AVX2 has no 64-bit integer to
  * double conversion: each 32-bit half becomes a double exactly through
  * the 2^52 exponent trick, and hi * 2^32 + lo is exact because the sum is
@@ -138,17 +130,6 @@ VI_INLINE __m256d u53_to_f64(__m256i w)
 VI_INLINE __m256d unit_f64(__m256i w53)
 {
     return _mm256_mul_pd(u53_to_f64(w53), _mm256_set1_pd(0x1p-53));
-}
-
-/* (2j + 1 - 2^53) * 2^-53 as ((j - 2^52) * 2 + 1) * 2^-53: every step is
- * exact (integers below 2^53, then a power of two), so this is the
- * reference's value although it takes another route. */
-VI_INLINE __m256d signed_f64(__m256i w53)
-{
-    __m256d k = _mm256_mul_pd(_mm256_sub_pd(u53_to_f64(w53), _mm256_set1_pd(0x1p52)),
-                              _mm256_set1_pd(2.0));
-    k = _mm256_add_pd(k, _mm256_set1_pd(1.0));
-    return _mm256_mul_pd(k, _mm256_set1_pd(0x1p-53));
 }
 
 /* ---- rows of a block ------------------------------------------------------ */
@@ -210,222 +191,17 @@ static void uniform_f64(vi_lanes *L, size_t skip, size_t n, double *out, const v
     }
 }
 
-/* ---- Marsaglia polar with rejection -------------------------------------- */
+/* ---- the normal family -------------------------------------------------- */
 
-/* vi_log_f32 and vi_log_f64, lane-wise, same operations in the same order,
- * on NV independent vectors in lockstep: a polar row is one long dependency
- * chain (divide, divide, square root), and interleaving vectors step by
- * step is what lets the out-of-order core overlap them. */
-#define NV 4
-VI_INLINE void log_f32(__m256 r[NV], const __m256 s[NV])
-{
-    __m256i e[NV];
-    __m256 m[NV], t[NV], t2[NV], q[NV];
-    const __m256 one = _mm256_set1_ps(1.0f);
-    for (int i = 0; i < NV; i++) {
-        __m256i bits = _mm256_castps_si256(s[i]);
-        e[i] = _mm256_sub_epi32(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(127));
-        m[i] = _mm256_castsi256_ps(_mm256_or_si256(
-            _mm256_and_si256(bits, _mm256_set1_epi32(0x007FFFFF)), _mm256_set1_epi32(0x3F800000)));
-        __m256 big = _mm256_cmp_ps(m[i], _mm256_set1_ps(1.41421356f), _CMP_GT_OQ);
-        m[i] = _mm256_blendv_ps(m[i], _mm256_mul_ps(m[i], _mm256_set1_ps(0.5f)), big);
-        e[i] = _mm256_sub_epi32(e[i], _mm256_castps_si256(big));      /* all-ones = -1 */
-    }
-    for (int i = 0; i < NV; i++) t[i] = _mm256_div_ps(_mm256_sub_ps(m[i], one), _mm256_add_ps(m[i], one));
-    for (int i = 0; i < NV; i++) { t2[i] = _mm256_mul_ps(t[i], t[i]); q[i] = _mm256_set1_ps(vi_log_series_f32[0]); }
-    for (int k = 1; k < 5; k++)
-        for (int i = 0; i < NV; i++)
-            q[i] = _mm256_add_ps(_mm256_mul_ps(q[i], t2[i]), _mm256_set1_ps(vi_log_series_f32[k]));
-    for (int i = 0; i < NV; i++) {
-        __m256 ef = _mm256_cvtepi32_ps(e[i]);
-        __m256 a = _mm256_add_ps(_mm256_mul_ps(ef, _mm256_set1_ps(VI_LN2_LO_F32)),
-                                 _mm256_mul_ps(_mm256_add_ps(t[i], t[i]), q[i]));
-        r[i] = _mm256_add_ps(a, _mm256_mul_ps(ef, _mm256_set1_ps(VI_LN2_HI_F32)));
-    }
-}
-
-/* The exponent has at most 11 bits, so it converts exactly through the
- * 2^52 + 2^51 trick on its 64-bit lane (add the pattern, subtract). */
-VI_INLINE void log_f64(__m256d r[NV], const __m256d s[NV])
-{
-    __m256i e[NV];
-    __m256d m[NV], t[NV], t2[NV], q[NV];
-    const __m256d one = _mm256_set1_pd(1.0), magic = _mm256_set1_pd(0x1.8p52);
-    for (int i = 0; i < NV; i++) {
-        __m256i bits = _mm256_castpd_si256(s[i]);
-        e[i] = _mm256_sub_epi64(_mm256_srli_epi64(bits, 52), _mm256_set1_epi64x(1023));
-        m[i] = _mm256_castsi256_pd(_mm256_or_si256(
-            _mm256_and_si256(bits, _mm256_set1_epi64x(0x000FFFFFFFFFFFFFLL)),
-            _mm256_set1_epi64x(0x3FF0000000000000LL)));
-        __m256d big = _mm256_cmp_pd(m[i], _mm256_set1_pd(1.4142135623730951), _CMP_GT_OQ);
-        m[i] = _mm256_blendv_pd(m[i], _mm256_mul_pd(m[i], _mm256_set1_pd(0.5)), big);
-        e[i] = _mm256_sub_epi64(e[i], _mm256_castpd_si256(big));
-    }
-    for (int i = 0; i < NV; i++) t[i] = _mm256_div_pd(_mm256_sub_pd(m[i], one), _mm256_add_pd(m[i], one));
-    for (int i = 0; i < NV; i++) { t2[i] = _mm256_mul_pd(t[i], t[i]); q[i] = _mm256_set1_pd(vi_log_series_f64[0]); }
-    for (int k = 1; k < 12; k++)
-        for (int i = 0; i < NV; i++)
-            q[i] = _mm256_add_pd(_mm256_mul_pd(q[i], t2[i]), _mm256_set1_pd(vi_log_series_f64[k]));
-    for (int i = 0; i < NV; i++) {
-        __m256d ef = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_add_epi64(e[i], _mm256_castpd_si256(magic))), magic);
-        __m256d a = _mm256_add_pd(_mm256_mul_pd(ef, _mm256_set1_pd(VI_LN2_LO_F64)),
-                                  _mm256_mul_pd(_mm256_add_pd(t[i], t[i]), q[i]));
-        r[i] = _mm256_add_pd(a, _mm256_mul_pd(ef, _mm256_set1_pd(VI_LN2_HI_F64)));
-    }
-}
-
-/* Left-packing permutations for vpermps: entry m lists, 3 bits each, the
- * set bits of the 8-bit mask m in order (compress8), or the dword pairs of
- * the set bits of a 4-bit mask of doubles (compress4). */
-static const uint32_t compress8[256] = {
-    0x000000, 0x000000, 0x000001, 0x000008, 0x000002, 0x000010, 0x000011, 0x000088,
-    0x000003, 0x000018, 0x000019, 0x0000C8, 0x00001A, 0x0000D0, 0x0000D1, 0x000688,
-    0x000004, 0x000020, 0x000021, 0x000108, 0x000022, 0x000110, 0x000111, 0x000888,
-    0x000023, 0x000118, 0x000119, 0x0008C8, 0x00011A, 0x0008D0, 0x0008D1, 0x004688,
-    0x000005, 0x000028, 0x000029, 0x000148, 0x00002A, 0x000150, 0x000151, 0x000A88,
-    0x00002B, 0x000158, 0x000159, 0x000AC8, 0x00015A, 0x000AD0, 0x000AD1, 0x005688,
-    0x00002C, 0x000160, 0x000161, 0x000B08, 0x000162, 0x000B10, 0x000B11, 0x005888,
-    0x000163, 0x000B18, 0x000B19, 0x0058C8, 0x000B1A, 0x0058D0, 0x0058D1, 0x02C688,
-    0x000006, 0x000030, 0x000031, 0x000188, 0x000032, 0x000190, 0x000191, 0x000C88,
-    0x000033, 0x000198, 0x000199, 0x000CC8, 0x00019A, 0x000CD0, 0x000CD1, 0x006688,
-    0x000034, 0x0001A0, 0x0001A1, 0x000D08, 0x0001A2, 0x000D10, 0x000D11, 0x006888,
-    0x0001A3, 0x000D18, 0x000D19, 0x0068C8, 0x000D1A, 0x0068D0, 0x0068D1, 0x034688,
-    0x000035, 0x0001A8, 0x0001A9, 0x000D48, 0x0001AA, 0x000D50, 0x000D51, 0x006A88,
-    0x0001AB, 0x000D58, 0x000D59, 0x006AC8, 0x000D5A, 0x006AD0, 0x006AD1, 0x035688,
-    0x0001AC, 0x000D60, 0x000D61, 0x006B08, 0x000D62, 0x006B10, 0x006B11, 0x035888,
-    0x000D63, 0x006B18, 0x006B19, 0x0358C8, 0x006B1A, 0x0358D0, 0x0358D1, 0x1AC688,
-    0x000007, 0x000038, 0x000039, 0x0001C8, 0x00003A, 0x0001D0, 0x0001D1, 0x000E88,
-    0x00003B, 0x0001D8, 0x0001D9, 0x000EC8, 0x0001DA, 0x000ED0, 0x000ED1, 0x007688,
-    0x00003C, 0x0001E0, 0x0001E1, 0x000F08, 0x0001E2, 0x000F10, 0x000F11, 0x007888,
-    0x0001E3, 0x000F18, 0x000F19, 0x0078C8, 0x000F1A, 0x0078D0, 0x0078D1, 0x03C688,
-    0x00003D, 0x0001E8, 0x0001E9, 0x000F48, 0x0001EA, 0x000F50, 0x000F51, 0x007A88,
-    0x0001EB, 0x000F58, 0x000F59, 0x007AC8, 0x000F5A, 0x007AD0, 0x007AD1, 0x03D688,
-    0x0001EC, 0x000F60, 0x000F61, 0x007B08, 0x000F62, 0x007B10, 0x007B11, 0x03D888,
-    0x000F63, 0x007B18, 0x007B19, 0x03D8C8, 0x007B1A, 0x03D8D0, 0x03D8D1, 0x1EC688,
-    0x00003E, 0x0001F0, 0x0001F1, 0x000F88, 0x0001F2, 0x000F90, 0x000F91, 0x007C88,
-    0x0001F3, 0x000F98, 0x000F99, 0x007CC8, 0x000F9A, 0x007CD0, 0x007CD1, 0x03E688,
-    0x0001F4, 0x000FA0, 0x000FA1, 0x007D08, 0x000FA2, 0x007D10, 0x007D11, 0x03E888,
-    0x000FA3, 0x007D18, 0x007D19, 0x03E8C8, 0x007D1A, 0x03E8D0, 0x03E8D1, 0x1F4688,
-    0x0001F5, 0x000FA8, 0x000FA9, 0x007D48, 0x000FAA, 0x007D50, 0x007D51, 0x03EA88,
-    0x000FAB, 0x007D58, 0x007D59, 0x03EAC8, 0x007D5A, 0x03EAD0, 0x03EAD1, 0x1F5688,
-    0x000FAC, 0x007D60, 0x007D61, 0x03EB08, 0x007D62, 0x03EB10, 0x03EB11, 0x1F5888,
-    0x007D63, 0x03EB18, 0x03EB19, 0x1F58C8, 0x03EB1A, 0x1F58D0, 0x1F58D1, 0xFAC688,
-};
-static const uint32_t compress4[16] = {
-    0x000000, 0x000008, 0x00001A, 0x000688, 0x00002C, 0x000B08, 0x000B1A, 0x02C688,
-    0x00003E, 0x000F88, 0x000F9A, 0x03E688, 0x000FAC, 0x03EB08, 0x03EB1A, 0xFAC688,
-};
-
-VI_INLINE __m256i unpack_perm(uint32_t packed)
-{
-    return _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)packed),
-                                              _mm256_setr_epi32(0, 3, 6, 9, 12, 15, 18, 21)),
-                            _mm256_set1_epi32(7));
-}
-
-/* Store the selected lanes of v packed at dst; returns how many.  A full
- * 8-wide store: the junk past the selected lanes is overwritten by the
- * next outputs (see EMIT_POLAR). */
-VI_INLINE int compress_store_ps(float *dst, __m256 v, int mask)
-{
-    _mm256_storeu_ps(dst, _mm256_permutevar8x32_ps(v, unpack_perm(compress8[mask])));
-    return vi_popcount32((unsigned)mask);
-}
-
-VI_INLINE int compress_store_pd(double *dst, __m256d v, int mask)
-{
-    __m256 p = _mm256_permutevar8x32_ps(_mm256_castpd_ps(v), unpack_perm(compress4[mask]));
-    _mm256_storeu_pd(dst, _mm256_castps_pd(p));
-    return vi_popcount32((unsigned)mask);
-}
-
-/* Outputs of one row: accepted x in lane order, then accepted y.  Stores
- * go straight to `out` only while the row's worst case (32 values) fits
- * below `end` and the row starts at or after `skip`; otherwise through a
- * buffer, copying exactly the wanted outputs. */
-#define EMIT_POLAR(T, NVEC, STORE, x, mx, y, my, pos, skip, end, out)          \
-    do {                                                                     \
-        if (*(pos) >= (skip) && *(pos) + 2 * VI_LANES <= (end)) {            \
-            T *d_ = (out) + (*(pos) - (skip));                               \
-            for (int k_ = 0; k_ < (NVEC); k_++) d_ += STORE(d_, (x)[k_], (mx)[k_]); \
-            for (int k_ = 0; k_ < (NVEC); k_++) d_ += STORE(d_, (y)[k_], (my)[k_]); \
-            *(pos) = (skip) + (size_t)(d_ - (out));                          \
-        } else {                                                             \
-            T tmp_[2 * VI_LANES + 8], *d_ = tmp_;                            \
-            for (int k_ = 0; k_ < (NVEC); k_++) d_ += STORE(d_, (x)[k_], (mx)[k_]); \
-            for (int k_ = 0; k_ < (NVEC); k_++) d_ += STORE(d_, (y)[k_], (my)[k_]); \
-            VI_EMIT_COMPACTED(tmp_, d_ - tmp_, (pos), (skip), (end), (out)); \
-        }                                                                    \
-    } while (0)
-
+/* No vector ziggurat in this file yet: the scalar reference's kernels. */
 static void normal_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p)
 {
-    const __m256 mean = _mm256_set1_ps(p->mean_f), stddev = _mm256_set1_ps(p->stddev_f);
-    const __m256 lo = _mm256_set1_ps(p->lo_f), hi = _mm256_set1_ps(p->hi_f);
-    const __m256 one = _mm256_set1_ps(1.0f), minus2 = _mm256_set1_ps(-2.0f);
-    size_t pos = 0, end = skip + n;
-    chains C;
-    chains_init(&C, L);
-    for (;;) {
-        /* two rows of two vectors (lanes 0-7, 8-15); row j takes (u, v)
-         * from chains (2j, 2j+1); vector i is row i/2, half i%2 */
-        __m256 u[NV], v[NV], s[NV], lg[NV], x[NV], y[NV];
-        int mx[NV], my[NV];
-        for (int i = 0; i < NV; i++) {
-            u[i] = signed_f32(draw32(&C, 2 * (i >> 1), i & 1));
-            v[i] = signed_f32(draw32(&C, 2 * (i >> 1) + 1, i & 1));
-        }
-        chains_step(&C);
-        for (int i = 0; i < NV; i++) s[i] = _mm256_add_ps(_mm256_mul_ps(u[i], u[i]), _mm256_mul_ps(v[i], v[i]));
-        log_f32(lg, s);
-        for (int i = 0; i < NV; i++) {
-            __m256 acc = _mm256_cmp_ps(s[i], one, _CMP_LT_OQ);
-            __m256 f = _mm256_sqrt_ps(_mm256_div_ps(_mm256_mul_ps(minus2, lg[i]), s[i]));
-            x[i] = _mm256_add_ps(mean, _mm256_mul_ps(stddev, _mm256_mul_ps(u[i], f)));
-            y[i] = _mm256_add_ps(mean, _mm256_mul_ps(stddev, _mm256_mul_ps(v[i], f)));
-            mx[i] = _mm256_movemask_ps(_mm256_and_ps(acc, _mm256_and_ps(
-                _mm256_cmp_ps(lo, x[i], _CMP_LE_OQ), _mm256_cmp_ps(x[i], hi, _CMP_LE_OQ))));
-            my[i] = _mm256_movemask_ps(_mm256_and_ps(acc, _mm256_and_ps(
-                _mm256_cmp_ps(lo, y[i], _CMP_LE_OQ), _mm256_cmp_ps(y[i], hi, _CMP_LE_OQ))));
-        }
-        for (int i = 0; i < NV; i += 2) {
-            EMIT_POLAR(float, 2, compress_store_ps, x + i, mx + i, y + i, my + i, &pos, skip, end, out);
-            if (pos >= end) return;
-        }
-    }
+    vi_scalar_normal_f32(L, skip, n, out, p);
 }
 
 static void normal_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p)
 {
-    const __m256d mean = _mm256_set1_pd(p->mean), stddev = _mm256_set1_pd(p->stddev);
-    const __m256d lo = _mm256_set1_pd(p->lo), hi = _mm256_set1_pd(p->hi);
-    const __m256d one = _mm256_set1_pd(1.0), minus2 = _mm256_set1_pd(-2.0);
-    size_t pos = 0, end = skip + n;
-    chains C;
-    chains_init(&C, L);
-    for (;;) {                                  /* one row: u = chains 0,1; v = chains 2,3 */
-        __m256d u[NV], v[NV], s[NV], lg[NV], x[NV], y[NV];
-        int mx[NV], my[NV];
-        for (int q = 0; q < NV; q++) {
-            u[q] = signed_f64(draw53(&C, 0, q));
-            v[q] = signed_f64(draw53(&C, 2, q));
-        }
-        chains_step(&C);
-        for (int q = 0; q < NV; q++) s[q] = _mm256_add_pd(_mm256_mul_pd(u[q], u[q]), _mm256_mul_pd(v[q], v[q]));
-        log_f64(lg, s);
-        for (int q = 0; q < NV; q++) {
-            __m256d acc = _mm256_cmp_pd(s[q], one, _CMP_LT_OQ);
-            __m256d f = _mm256_sqrt_pd(_mm256_div_pd(_mm256_mul_pd(minus2, lg[q]), s[q]));
-            x[q] = _mm256_add_pd(mean, _mm256_mul_pd(stddev, _mm256_mul_pd(u[q], f)));
-            y[q] = _mm256_add_pd(mean, _mm256_mul_pd(stddev, _mm256_mul_pd(v[q], f)));
-            mx[q] = _mm256_movemask_pd(_mm256_and_pd(acc, _mm256_and_pd(
-                _mm256_cmp_pd(lo, x[q], _CMP_LE_OQ), _mm256_cmp_pd(x[q], hi, _CMP_LE_OQ))));
-            my[q] = _mm256_movemask_pd(_mm256_and_pd(acc, _mm256_and_pd(
-                _mm256_cmp_pd(lo, y[q], _CMP_LE_OQ), _mm256_cmp_pd(y[q], hi, _CMP_LE_OQ))));
-        }
-        EMIT_POLAR(double, 4, compress_store_pd, x, mx, y, my, &pos, skip, end, out);
-        if (pos >= end) return;
-    }
+    vi_scalar_normal_f64(L, skip, n, out, p);
 }
 
 /* ---- float16 / bfloat16 ---------------------------------------------------- */

@@ -18,6 +18,7 @@
 
 #include <immintrin.h>
 #include "vi_rows.h"
+#include "vi_normal.h"
 
 /* ---- PCG32 lanes in registers ------------------------------------------ */
 
@@ -100,21 +101,6 @@ VI_INLINE __m512d unit_f64(__m512i w53)
     return _mm512_mul_pd(_mm512_cvtepi64_pd(w53), _mm512_set1_pd(0x1p-53));
 }
 
-/* ((r >> 8) << 1) | 1 is (r >> 7) | 1: one shift fewer, the same integer. */
-VI_INLINE __m512 signed_f32(__m512i r)
-{
-    __m512i k = _mm512_or_si512(_mm512_srli_epi32(r, 7), _mm512_set1_epi32(1));
-    k = _mm512_sub_epi32(k, _mm512_set1_epi32(0x1000000));
-    return _mm512_mul_ps(_mm512_cvtepi32_ps(k), _mm512_set1_ps(0x1p-24f));
-}
-
-VI_INLINE __m512d signed_f64(__m512i w53)
-{
-    __m512i k = _mm512_or_si512(_mm512_slli_epi64(w53, 1), _mm512_set1_epi64(1));
-    k = _mm512_sub_epi64(k, _mm512_set1_epi64((long long)(UINT64_C(1) << 53)));
-    return _mm512_mul_pd(_mm512_cvtepi64_pd(k), _mm512_set1_pd(0x1p-53));
-}
-
 /* ---- rows of a block ------------------------------------------------------ */
 
 typedef struct { __m512d h[2]; } vec2d;
@@ -169,182 +155,169 @@ static void uniform_f64(vi_lanes *L, size_t skip, size_t n, double *out, const v
     }
 }
 
-/* ---- Marsaglia polar with rejection -------------------------------------- */
+/* ---- the normal family: ziggurat ------------------------------------------ */
 
-/* vi_log_f32, lane-wise, same operations in the same order, on NR
- * independent vectors in lockstep: a row's polar arithmetic is one long
- * dependency chain (divide, divide, square root), and interleaving rows
- * step by step is what lets the out-of-order core overlap them. */
-#define NR 4
-VI_INLINE void log_f32(__m512 r[NR], const __m512 s[NR])
-{
-    __m512i e[NR];
-    __m512 m[NR], t[NR], t2[NR], q[NR], ef[NR];
-    const __m512 one = _mm512_set1_ps(1.0f);
-    for (int i = 0; i < NR; i++) {
-        __m512i bits = _mm512_castps_si512(s[i]);
-        e[i] = _mm512_sub_epi32(_mm512_srli_epi32(bits, 23), _mm512_set1_epi32(127));
-        m[i] = _mm512_castsi512_ps(_mm512_or_si512(
-            _mm512_and_si512(bits, _mm512_set1_epi32(0x007FFFFF)), _mm512_set1_epi32(0x3F800000)));
-    }
-    for (int i = 0; i < NR; i++) {
-        __mmask16 big = _mm512_cmp_ps_mask(m[i], _mm512_set1_ps(1.41421356f), _CMP_GT_OQ);
-        m[i] = _mm512_mask_mul_ps(m[i], big, m[i], _mm512_set1_ps(0.5f));
-        e[i] = _mm512_mask_add_epi32(e[i], big, e[i], _mm512_set1_epi32(1));
-    }
-    for (int i = 0; i < NR; i++) t[i] = _mm512_div_ps(_mm512_sub_ps(m[i], one), _mm512_add_ps(m[i], one));
-    for (int i = 0; i < NR; i++) { t2[i] = _mm512_mul_ps(t[i], t[i]); q[i] = _mm512_set1_ps(vi_log_series_f32[0]); }
-    for (int k = 1; k < 5; k++)
-        for (int i = 0; i < NR; i++)
-            q[i] = _mm512_add_ps(_mm512_mul_ps(q[i], t2[i]), _mm512_set1_ps(vi_log_series_f32[k]));
-    for (int i = 0; i < NR; i++) {
-        ef[i] = _mm512_cvtepi32_ps(e[i]);
-        __m512 a = _mm512_add_ps(_mm512_mul_ps(ef[i], _mm512_set1_ps(VI_LN2_LO_F32)),
-                                 _mm512_mul_ps(_mm512_add_ps(t[i], t[i]), q[i]));
-        r[i] = _mm512_add_ps(a, _mm512_mul_ps(ef[i], _mm512_set1_ps(VI_LN2_HI_F32)));
-    }
-}
-
-/* vi_log_f64 on NR vectors in lockstep (see log_f32). */
-VI_INLINE void log_f64(__m512d r[NR], const __m512d s[NR])
-{
-    __m512i e[NR];
-    __m512d m[NR], t[NR], t2[NR], q[NR];
-    const __m512d one = _mm512_set1_pd(1.0);
-    for (int i = 0; i < NR; i++) {
-        __m512i bits = _mm512_castpd_si512(s[i]);
-        e[i] = _mm512_sub_epi64(_mm512_srli_epi64(bits, 52), _mm512_set1_epi64(1023));
-        m[i] = _mm512_castsi512_pd(_mm512_or_si512(
-            _mm512_and_si512(bits, _mm512_set1_epi64(0x000FFFFFFFFFFFFFLL)),
-            _mm512_set1_epi64(0x3FF0000000000000LL)));
-    }
-    for (int i = 0; i < NR; i++) {
-        __mmask8 big = _mm512_cmp_pd_mask(m[i], _mm512_set1_pd(1.4142135623730951), _CMP_GT_OQ);
-        m[i] = _mm512_mask_mul_pd(m[i], big, m[i], _mm512_set1_pd(0.5));
-        e[i] = _mm512_mask_add_epi64(e[i], big, e[i], _mm512_set1_epi64(1));
-    }
-    for (int i = 0; i < NR; i++) t[i] = _mm512_div_pd(_mm512_sub_pd(m[i], one), _mm512_add_pd(m[i], one));
-    for (int i = 0; i < NR; i++) { t2[i] = _mm512_mul_pd(t[i], t[i]); q[i] = _mm512_set1_pd(vi_log_series_f64[0]); }
-    for (int k = 1; k < 12; k++)
-        for (int i = 0; i < NR; i++)
-            q[i] = _mm512_add_pd(_mm512_mul_pd(q[i], t2[i]), _mm512_set1_pd(vi_log_series_f64[k]));
-    for (int i = 0; i < NR; i++) {
-        __m512d ef = _mm512_cvtepi64_pd(e[i]);
-        __m512d a = _mm512_add_pd(_mm512_mul_pd(ef, _mm512_set1_pd(VI_LN2_LO_F64)),
-                                  _mm512_mul_pd(_mm512_add_pd(t[i], t[i]), q[i]));
-        r[i] = _mm512_add_pd(a, _mm512_mul_pd(ef, _mm512_set1_pd(VI_LN2_HI_F64)));
-    }
-}
-
-/* Outputs of one row are the accepted x in lane order, then the accepted y.
+/* One compacted row (the accepted candidates in lane order) to the output.
  * Compression happens in registers (the memory form of vcompress is
- * microcoded on Zen 4, about 4x slower), followed by full-width stores that
- * spill garbage past the accepted values.  That garbage is overwritten by
- * the next outputs, so full-width stores are used only while a whole row's
- * worst case (2 x 16 values) still fits below `end`; rows before `skip` or
- * near the end go through a buffer.  Merge-masking the compress into its
- * own source avoids Zen 4's false dependency on a zeroed destination. */
-VI_INLINE void emit_polar_f32(__m512 x, __mmask16 mx, __m512 y, __mmask16 my,
-                              size_t *pos, size_t skip, size_t end, float *out)
+ * microcoded on Zen 4, about 4x slower), followed by a full-width store that
+ * spills garbage past the accepted values; the next row's store overwrites
+ * it, so full-width stores are used only while a whole row still fits
+ * below `end`.  Rows before `skip` or near the end go through a buffer.
+ * Merge-masking the compress into its own source avoids Zen 4's false
+ * dependency on a zeroed destination. */
+VI_INLINE void emit_row_f32(__m512 x, __mmask16 keep, size_t *pos, size_t skip, size_t end,
+                            float *out)
 {
-    int nx = vi_popcount32(mx), ny = vi_popcount32(my);
-    __m512 cx = _mm512_mask_compress_ps(x, mx, x), cy = _mm512_mask_compress_ps(y, my, y);
-    if (*pos >= skip && *pos + 2 * VI_LANES <= end) {
-        _mm512_storeu_ps(out + (*pos - skip), cx);
-        _mm512_storeu_ps(out + (*pos - skip) + nx, cy);
-        *pos += (size_t)(nx + ny);
+    int count = vi_popcount32(keep);
+    __m512 packed = _mm512_mask_compress_ps(x, keep, x);
+    if (*pos >= skip && *pos + VI_LANES <= end) {
+        _mm512_storeu_ps(out + (*pos - skip), packed);
+        *pos += (size_t)count;
         return;
     }
-    float tmp[2 * VI_LANES];
-    _mm512_storeu_ps(tmp, cx);
-    _mm512_storeu_ps(tmp + nx, cy);
-    VI_EMIT_COMPACTED(tmp, nx + ny, pos, skip, end, out);
+    float tmp[VI_LANES];
+    _mm512_storeu_ps(tmp, packed);
+    VI_EMIT_COMPACTED(tmp, count, pos, skip, end, out);
+}
+
+VI_INLINE void emit_row_f64(const __m512d x[2], const __mmask8 keep[2], size_t *pos,
+                            size_t skip, size_t end, double *out)
+{
+    int n0 = vi_popcount32(keep[0]), n1 = vi_popcount32(keep[1]);
+    __m512d c0 = _mm512_mask_compress_pd(x[0], keep[0], x[0]);
+    __m512d c1 = _mm512_mask_compress_pd(x[1], keep[1], x[1]);
+    if (*pos >= skip && *pos + VI_LANES <= end) {
+        double *dst = out + (*pos - skip);
+        _mm512_storeu_pd(dst, c0);
+        _mm512_storeu_pd(dst + n0, c1);
+        *pos += (size_t)(n0 + n1);
+        return;
+    }
+    double tmp[VI_LANES + 8];
+    _mm512_storeu_pd(tmp, c0);
+    _mm512_storeu_pd(tmp + n0, c1);
+    VI_EMIT_COMPACTED(tmp, n0 + n1, pos, skip, end, out);
+}
+
+/* The candidates of one row that failed the fast test (mask `slow`), in
+ * lane order through the shared scalar slow path; returns the lanes that
+ * were rejected. */
+VI_INLINE __mmask16 slow_lanes_f32(vi_lanes *W, __mmask16 slow, __m512i layer, __m512 *x)
+{
+    float mag[VI_LANES];
+    uint32_t k[VI_LANES];
+    __mmask16 rejected = 0;
+    _mm512_storeu_ps(mag, *x);
+    _mm512_storeu_si512((void *)k, layer);
+    for (unsigned m = slow; m; m &= m - 1) {
+        int l = vi_ctz32(m);
+        if (!vi_zig_slow_f32(W, l, k[l], &mag[l])) rejected |= (__mmask16)(1u << l);
+    }
+    *x = _mm512_loadu_ps(mag);
+    return rejected;
 }
 
 static void normal_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p)
 {
     const __m512 mean = _mm512_set1_ps(p->mean_f), stddev = _mm512_set1_ps(p->stddev_f);
     const __m512 lo = _mm512_set1_ps(p->lo_f), hi = _mm512_set1_ps(p->hi_f);
-    const __m512 one = _mm512_set1_ps(1.0f), minus2 = _mm512_set1_ps(-2.0f);
+    const __m512i seven = _mm512_set1_epi32(127), sign = _mm512_set1_epi32((int)0x80000000u);
     size_t pos = 0, end = skip + n;
+    vi_lanes W;
     chains C;
+    vi_wedge_lanes(L, &W);
     chains_init(&C, L);
     for (;;) {
-        /* NR rows; row i takes (u, v) from chains (2(i%2), 2(i%2)+1), stepping
-         * the chains after every second row */
-        __m512 u[NR], v[NR], s[NR], lg[NR], x[NR], y[NR];
-        __mmask16 mx[NR], my[NR];
-        for (int i = 0; i < NR; i++) {
-            u[i] = signed_f32(draw32(&C, 2 * (i & 1)));
-            v[i] = signed_f32(draw32(&C, 2 * (i & 1) + 1));
-            if (i & 1) chains_step(&C);
+        /* four rows per chain step, row c from chain c */
+        __m512 x[4];
+        __m512i d[4], k[4];
+        __mmask16 fast[4];
+        for (int c = 0; c < 4; c++) {
+            d[c] = draw32(&C, c);
+            k[c] = _mm512_and_si512(d[c], seven);
+            __m512 edge = _mm512_i32gather_ps(k[c], vi_zig_x_f32, 4);
+            __m512 next = _mm512_i32gather_ps(k[c], vi_zig_x_f32 + 1, 4);
+            x[c] = _mm512_mul_ps(unit_f32(d[c]), edge);
+            fast[c] = _mm512_cmp_ps_mask(x[c], next, _CMP_LT_OQ);
         }
-        for (int i = 0; i < NR; i++) s[i] = _mm512_add_ps(_mm512_mul_ps(u[i], u[i]), _mm512_mul_ps(v[i], v[i]));
-        log_f32(lg, s);
-        for (int i = 0; i < NR; i++) {
-            __mmask16 acc = _mm512_cmp_ps_mask(s[i], one, _CMP_LT_OQ);
-            __m512 f = _mm512_sqrt_ps(_mm512_div_ps(_mm512_mul_ps(minus2, lg[i]), s[i]));
-            x[i] = _mm512_add_ps(mean, _mm512_mul_ps(stddev, _mm512_mul_ps(u[i], f)));
-            y[i] = _mm512_add_ps(mean, _mm512_mul_ps(stddev, _mm512_mul_ps(v[i], f)));
-            mx[i] = acc & _mm512_cmp_ps_mask(lo, x[i], _CMP_LE_OQ) & _mm512_cmp_ps_mask(x[i], hi, _CMP_LE_OQ);
-            my[i] = acc & _mm512_cmp_ps_mask(lo, y[i], _CMP_LE_OQ) & _mm512_cmp_ps_mask(y[i], hi, _CMP_LE_OQ);
-        }
-        for (int i = 0; i < NR; i++) {
-            emit_polar_f32(x[i], mx[i], y[i], my[i], &pos, skip, end, out);
+        chains_step(&C);
+        for (int c = 0; c < 4; c++) {
+            __mmask16 ok = 0xFFFF;
+            if (fast[c] != 0xFFFF) ok = (__mmask16)~slow_lanes_f32(&W, (__mmask16)~fast[c], k[c], &x[c]);
+            __m512 z = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(x[c]),
+                _mm512_and_si512(_mm512_slli_epi32(d[c], 24), sign)));
+            __m512 v = _mm512_add_ps(mean, _mm512_mul_ps(stddev, z));
+            __mmask16 keep = ok & _mm512_cmp_ps_mask(lo, v, _CMP_LE_OQ) & _mm512_cmp_ps_mask(v, hi, _CMP_LE_OQ);
+            emit_row_f32(v, keep, &pos, skip, end, out);
             if (pos >= end) return;
         }
     }
 }
 
-VI_INLINE void emit_polar_f64(const __m512d x[2], const __mmask8 mx[2],
-                              const __m512d y[2], const __mmask8 my[2],
-                              size_t *pos, size_t skip, size_t end, double *out)
+VI_INLINE __mmask8 slow_lanes_f64(vi_lanes *W, int first_lane, __mmask8 slow, __m512i layer,
+                                  __m512d *x)
 {
-    int n[4] = { vi_popcount32(mx[0]), vi_popcount32(mx[1]), vi_popcount32(my[0]), vi_popcount32(my[1]) };
-    __m512d c[4] = { _mm512_mask_compress_pd(x[0], mx[0], x[0]), _mm512_mask_compress_pd(x[1], mx[1], x[1]),
-                     _mm512_mask_compress_pd(y[0], my[0], y[0]), _mm512_mask_compress_pd(y[1], my[1], y[1]) };
-    if (*pos >= skip && *pos + 2 * VI_LANES <= end) {
-        double *dst = out + (*pos - skip);
-        for (int k = 0; k < 4; k++) { _mm512_storeu_pd(dst, c[k]); dst += n[k]; }
-        *pos += (size_t)(n[0] + n[1] + n[2] + n[3]);
-        return;
+    double mag[8];
+    uint64_t k[8];
+    __mmask8 rejected = 0;
+    _mm512_storeu_pd(mag, *x);
+    _mm512_storeu_si512((void *)k, layer);
+    for (unsigned m = slow; m; m &= m - 1) {
+        int l = vi_ctz32(m);
+        if (!vi_zig_slow_f64(W, first_lane + l, (unsigned)k[l], &mag[l])) rejected |= (__mmask8)(1u << l);
     }
-    double tmp[2 * VI_LANES + 8];
-    int len = 0;
-    for (int k = 0; k < 4; k++) { _mm512_storeu_pd(tmp + len, c[k]); len += n[k]; }
-    VI_EMIT_COMPACTED(tmp, len, pos, skip, end, out);
+    *x = _mm512_loadu_pd(mag);
+    return rejected;
+}
+
+/* 64 bits per candidate: w = first << 32 | second from chains (c, c+1). */
+VI_INLINE __m512i draw64(const chains *C, int c, int h)
+{
+    __m512i first = _mm512_slli_epi64(pcg_out64(C->s[c][h]), 32);
+    return _mm512_mask_blend_epi32(0x5555, first, pcg_out64(C->s[c + 1][h]));
 }
 
 static void normal_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p)
 {
     const __m512d mean = _mm512_set1_pd(p->mean), stddev = _mm512_set1_pd(p->stddev);
     const __m512d lo = _mm512_set1_pd(p->lo), hi = _mm512_set1_pd(p->hi);
-    const __m512d one = _mm512_set1_pd(1.0), minus2 = _mm512_set1_pd(-2.0);
+    const __m512i seven = _mm512_set1_epi64(127), sign = _mm512_set1_epi64((long long)(UINT64_C(1) << 63));
+    const __m512d tiny = _mm512_set1_pd(0x1p-53);
     size_t pos = 0, end = skip + n;
+    vi_lanes W;
     chains C;
+    vi_wedge_lanes(L, &W);
     chains_init(&C, L);
     for (;;) {
-        /* NR/2 rows of two vectors (lanes 0-7, 8-15); a row takes u from
-         * chains 0,1 and v from chains 2,3, then the chains step */
-        __m512d u[NR], v[NR], s[NR], lg[NR], x[NR], y[NR];
-        __mmask8 mx[NR], my[NR];
-        for (int i = 0; i < NR; i++) {
-            u[i] = signed_f64(draw53(&C, 0, i & 1));
-            v[i] = signed_f64(draw53(&C, 2, i & 1));
-            if (i & 1) chains_step(&C);
-        }
-        for (int i = 0; i < NR; i++) s[i] = _mm512_add_pd(_mm512_mul_pd(u[i], u[i]), _mm512_mul_pd(v[i], v[i]));
-        log_f64(lg, s);
-        for (int i = 0; i < NR; i++) {
-            __mmask8 acc = _mm512_cmp_pd_mask(s[i], one, _CMP_LT_OQ);
-            __m512d f = _mm512_sqrt_pd(_mm512_div_pd(_mm512_mul_pd(minus2, lg[i]), s[i]));
-            x[i] = _mm512_add_pd(mean, _mm512_mul_pd(stddev, _mm512_mul_pd(u[i], f)));
-            y[i] = _mm512_add_pd(mean, _mm512_mul_pd(stddev, _mm512_mul_pd(v[i], f)));
-            mx[i] = acc & _mm512_cmp_pd_mask(lo, x[i], _CMP_LE_OQ) & _mm512_cmp_pd_mask(x[i], hi, _CMP_LE_OQ);
-            my[i] = acc & _mm512_cmp_pd_mask(lo, y[i], _CMP_LE_OQ) & _mm512_cmp_pd_mask(y[i], hi, _CMP_LE_OQ);
-        }
-        for (int i = 0; i < NR; i += 2) {
-            emit_polar_f64(x + i, mx + i, y + i, my + i, &pos, skip, end, out);
+        /* two rows per chain step, row r from chains (2r, 2r+1); two
+         * vectors per row (lanes 0-7, 8-15) */
+        __m512d x[2][2];
+        __m512i w[2][2], k[2][2];
+        __mmask8 fast[2][2];
+        for (int r = 0; r < 2; r++)
+            for (int h = 0; h < 2; h++) {
+                w[r][h] = draw64(&C, 2 * r, h);
+                k[r][h] = _mm512_and_si512(w[r][h], seven);
+                __m512d edge = _mm512_i64gather_pd(k[r][h], vi_zig_x_f64, 8);
+                __m512d next = _mm512_i64gather_pd(k[r][h], vi_zig_x_f64 + 1, 8);
+                __m512d u = _mm512_mul_pd(_mm512_cvtepi64_pd(_mm512_srli_epi64(w[r][h], 11)), tiny);
+                x[r][h] = _mm512_mul_pd(u, edge);
+                fast[r][h] = _mm512_cmp_pd_mask(x[r][h], next, _CMP_LT_OQ);
+            }
+        chains_step(&C);
+        for (int r = 0; r < 2; r++) {
+            __m512d v[2];
+            __mmask8 keep[2];
+            for (int h = 0; h < 2; h++) {
+                __mmask8 ok = 0xFF;
+                if (fast[r][h] != 0xFF)
+                    ok = (__mmask8)~slow_lanes_f64(&W, 8 * h, (__mmask8)~fast[r][h], k[r][h], &x[r][h]);
+                __m512d z = _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(x[r][h]),
+                    _mm512_and_si512(_mm512_slli_epi64(w[r][h], 56), sign)));
+                v[h] = _mm512_add_pd(mean, _mm512_mul_pd(stddev, z));
+                keep[h] = ok & _mm512_cmp_pd_mask(lo, v[h], _CMP_LE_OQ) & _mm512_cmp_pd_mask(v[h], hi, _CMP_LE_OQ);
+            }
+            emit_row_f64(v, keep, &pos, skip, end, out);
             if (pos >= end) return;
         }
     }
@@ -424,7 +397,7 @@ VI_INLINE __m512i mix64(__m512i z)
  * about 5% of a uniform fill when done one lane at a time. */
 static void block_lanes(uint64_t seed, uint64_t block, vi_lanes *L)
 {
-    const uint64_t key = vi_splitmix64_at(vi_splitmix64_at(seed, 1u), block + 1u);
+    const uint64_t key = vi_block_key(seed, block);
     const __m512i a = _mm512_set1_epi64((long long)VI_PCG32_MULT);
     const __m512i golden = _mm512_set1_epi64((long long)VI_GOLDEN);
     for (int h = 0; h < 2; h++) {
@@ -442,6 +415,7 @@ static void block_lanes(uint64_t seed, uint64_t block, vi_lanes *L)
         _mm512_storeu_si512((void *)(L->state + 8 * h), state);
         _mm512_storeu_si512((void *)(L->inc + 8 * h), inc);
     }
+    L->key = key;
 }
 
 VI_STANDARD_SLOTS(narrow_f16, narrow_bf16)

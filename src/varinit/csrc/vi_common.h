@@ -44,8 +44,11 @@ VI_INLINE int32_t vi_half_key(uint16_t h)
 #if defined(_MSC_VER) && !defined(__clang__)
 #  include <intrin.h>
 #  define vi_popcount32(x) ((int)__popcnt(x))
+/* Index of the lowest set bit of x != 0. */
+VI_INLINE int vi_ctz32(unsigned x) { unsigned long i; _BitScanForward(&i, x); return (int)i; }
 #else
 #  define vi_popcount32(x) __builtin_popcount(x)
+#  define vi_ctz32(x) __builtin_ctz(x)
 #endif
 
 #endif

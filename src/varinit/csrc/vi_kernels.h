@@ -11,13 +11,23 @@
 /* The distributions and the output dtypes: the two axes of a kernel table.
  * The codes are part of the interface with the Python layer (varinit.dtypes,
  * varinit.distributions), which passes them as numbers. */
-enum vi_dist { VI_DIST_RAW = 0, VI_DIST_UNIFORM = 1, VI_DIST_NORMAL = 2, VI_NDIST };
+enum vi_dist {
+    VI_DIST_RAW = 0, VI_DIST_UNIFORM = 1,
+    VI_DIST_NORMAL = 2,         /* ziggurat candidates (docs/stream.md 5.2) */
+    VI_DIST_NORMAL_FLAT = 3,    /* uniform rejection, narrow intervals (5.3) */
+    VI_DIST_NORMAL_TAIL = 4,    /* exponential rejection, tails (5.4) */
+    VI_NDIST
+};
 enum vi_dtype { VI_U32 = 0, VI_F32 = 1, VI_F64 = 2, VI_F16 = 3, VI_BF16 = 4, VI_NDTYPE };
 
 /* Parameters, already validated and rounded by the Python layer.
- *   uniform: x = base + u * width, then min(x, top): values in [base, top].
- *   normal:  x = mean + stddev * z for polar candidates z, accepted when
- *            lo <= x <= hi (lo = -inf, hi = +inf for the plain normal).
+ *   uniform:     x = base + u * width, then min(x, top): values in [base, top].
+ *   normal:      x = mean + stddev * z for ziggurat candidates z, accepted
+ *                when lo <= x <= hi (lo = -inf, hi = +inf for the plain normal).
+ *   normal_flat: x = min(lo + u * width, hi), accepted when
+ *                ((x - mean) * scale)^2 - shift) / 2 < -ln u2.
+ *   normal_tail: t = -ln u1 * scale, x = base + step * t, accepted when
+ *                (t + shift)^2 / 2 < -ln u2 and lo <= x <= hi.
  * The float32 stream reads the _f fields; float16/bfloat16 outputs are
  * clamped to the bit patterns clamp_lo/clamp_hi.  The field list is written
  * once, here: it declares the struct and vi_params_set (vi_fill.c), through
@@ -25,8 +35,10 @@ enum vi_dtype { VI_U32 = 0, VI_F32 = 1, VI_F64 = 2, VI_F16 = 3, VI_BF16 = 4, VI_
 #define VI_PARAM_FIELDS(X)                                                   \
     X(double, base) X(double, width) X(double, top)                          \
     X(double, mean) X(double, stddev) X(double, lo) X(double, hi)            \
+    X(double, step) X(double, scale) X(double, shift)                        \
     X(float, base_f) X(float, width_f) X(float, top_f)                       \
     X(float, mean_f) X(float, stddev_f) X(float, lo_f) X(float, hi_f)        \
+    X(float, step_f) X(float, scale_f) X(float, shift_f)                     \
     X(uint16_t, clamp_lo) X(uint16_t, clamp_hi)
 
 typedef struct {
@@ -66,12 +78,28 @@ extern const vi_kernel_table vi_kernels_avx512;
 void vi_scalar_narrow_f16(const float *in, size_t n, uint16_t *out, const vi_params *p);
 void vi_scalar_narrow_bf16(const float *in, size_t n, uint16_t *out, const vi_params *p);
 
-/* Slots that every table takes from the scalar reference, for distributions
- * with no vector kernels yet: each table's `fill` initializer ends with this
- * list, so such a distribution runs on every path (with the scalar bits, as
- * always) without an edit to the vector files.  Entries look like
- * `[VI_DIST_X][VI_F32] = vi_scalar_slot_x_f32,`; none today. */
-#define VI_SCALAR_SHARED_SLOTS
+/* The scalar reference's slots that other tables may list as their own
+ * (a distribution with no vector kernel yet runs on every path, with the
+ * scalar bits, as always). */
+#define VI_SCALAR_SLOT_DECLARE(DIST)                                         \
+    void vi_scalar_##DIST##_f32(vi_lanes *L, size_t skip, size_t n, void *out, const vi_params *p); \
+    void vi_scalar_##DIST##_f64(vi_lanes *L, size_t skip, size_t n, void *out, const vi_params *p); \
+    void vi_scalar_##DIST##_f16(vi_lanes *L, size_t skip, size_t n, void *out, const vi_params *p); \
+    void vi_scalar_##DIST##_bf16(vi_lanes *L, size_t skip, size_t n, void *out, const vi_params *p);
+VI_SCALAR_SLOT_DECLARE(normal)
+VI_SCALAR_SLOT_DECLARE(normal_flat)
+VI_SCALAR_SLOT_DECLARE(normal_tail)
+#define VI_SCALAR_SLOTS(DIST)                                                \
+    { [VI_F32] = vi_scalar_##DIST##_f32, [VI_F64] = vi_scalar_##DIST##_f64,  \
+      [VI_F16] = vi_scalar_##DIST##_f16, [VI_BF16] = vi_scalar_##DIST##_bf16 }
+
+/* Slots every table takes from the scalar reference: the distributions with
+ * no vector kernels yet.  Each table's `fill` initializer ends with this
+ * list, so such a distribution runs on every path without an edit to the
+ * vector files. */
+#define VI_SCALAR_SHARED_SLOTS                                               \
+    [VI_DIST_NORMAL_FLAT] = VI_SCALAR_SLOTS(normal_flat),                    \
+    [VI_DIST_NORMAL_TAIL] = VI_SCALAR_SLOTS(normal_tail),
 
 /* Slot adapters: a typed kernel as a vi_block_kernel. */
 #define VI_RAW_SLOT(NAME, KERNEL)                                            \

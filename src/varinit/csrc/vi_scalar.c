@@ -7,6 +7,7 @@
 #include <math.h>   /* sqrt/sqrtf only: IEEE correctly rounded, not transcendental */
 #include <string.h>
 #include "vi_kernels.h"
+#include "vi_normal.h"
 
 /* Two phases per chunk of rows.  Phase 1 runs the 16 PCG32 lanes (integer
  * code, each lane an independent dependency chain).  Phase 2 maps the
@@ -17,12 +18,7 @@
  * value.  The per-element arithmetic is exactly the stream's definition. */
 #define VI_CHUNK_ROWS 16                 /* 256 values: phase buffers stay in L1 */
 
-VI_INLINE uint32_t lane_next(vi_lanes *L, int l)
-{
-    uint64_t old = L->state[l];
-    L->state[l] = old * VI_PCG32_MULT + L->inc[l];
-    return vi_pcg32_output(old);
-}
+#define lane_next vi_lane_next
 
 /* Phase 1: `rows` rows of `draws` draws per lane.  Draw j of row t of lane
  * l lands at r[j][t * 16 + l]: each lane's draws in its own order. */
@@ -102,71 +98,132 @@ static void uniform_f64(vi_lanes *L, size_t skip, size_t n, double *out, const v
     VI_ROW_KERNEL(double, 2, UNIFORM_F64);
 }
 
-/* Marsaglia's polar method with rejection.  Per row, every lane draws a
- * point (u, v) in (-1, 1)^2; lanes with s = u^2 + v^2 < 1 give the pair
- * x = mean + stddev*(u*f), y = mean + stddev*(v*f), f = sqrt(-2 ln(s) / s).
- * The row's outputs are the accepted x (lo <= x <= hi) in lane order, then
- * the accepted y in lane order.  The block's outputs are its rows' outputs
- * in order; a block generates rows until it has skip + n outputs.
- *
- * Phase 2 computes every lane's pair and acceptance flags (rejected lanes
- * compute garbage that is never used); phase 3 compacts row by row.  A row
- * yields at most 32 outputs, so a chunk of ceil(missing / 32) rows never
- * runs past the rows the definition generates. */
-#define VI_POLAR_KERNEL(NAME, T, SIGNED, DRAWS, LOG, SQRT, MEAN, STD, LO, HI) \
+/* ---- the normal family: one candidate per lane and row ------------------ */
+
+/* The row loop of the rejection kernels.  CANDIDATES(count) sets vals[i]
+ * and keep[i] for the chunk's candidates, i = 16 * row + lane (row-major,
+ * the order the stream consumes them in); the block's outputs are the kept
+ * values in that order.  A row yields at most 16 outputs, so a chunk of
+ * ceil(missing / 16) rows never runs past the rows the definition needs. */
+#define VI_REJECTION_KERNEL(T, DRAWS, CANDIDATES)                            \
+    do {                                                                     \
+        uint32_t r[DRAWS][VI_CHUNK_ROWS * VI_LANES];                         \
+        T vals[VI_CHUNK_ROWS * VI_LANES];                                    \
+        unsigned char keep[VI_CHUNK_ROWS * VI_LANES];                        \
+        size_t pos = 0, end = skip + n;                                      \
+        while (pos < end) {                                                  \
+            size_t rows = (end - pos + VI_LANES - 1) / VI_LANES;             \
+            if (rows > VI_CHUNK_ROWS) rows = VI_CHUNK_ROWS;                  \
+            size_t count = rows * VI_LANES;                                  \
+            draw_rows(L, rows, (DRAWS), r);                                  \
+            CANDIDATES(count);                                               \
+            if (pos >= skip && pos + count <= end) {                         \
+                /* branch-free compaction: acceptance is random, branches   \
+                 * on it would mispredict */                                 \
+                T *dst = out + (pos - skip);                                 \
+                size_t k = 0;                                                \
+                for (size_t i = 0; i < count; i++) { dst[k] = vals[i]; k += keep[i]; } \
+                pos += k;                                                    \
+            } else {                                                         \
+                for (size_t i = 0; i < count && pos < end; i++) {            \
+                    if (!keep[i]) continue;                                  \
+                    if (pos >= skip) out[pos - skip] = vals[i];              \
+                    pos++;                                                   \
+                }                                                            \
+            }                                                                \
+        }                                                                    \
+    } while (0)
+
+/* Ziggurat candidates: layer k = g & 127, sign bit 7, magnitude
+ * unit * X[k]; the fast test x < X[k+1] decides almost every candidate in
+ * a loop without control flow, the rare rest go through the slow path in
+ * row-major order (each lane's wedge draws in its candidates' order). */
+#define VI_ZIGGURAT_KERNEL(NAME, T, DRAWS, CANDIDATES, MEAN, STD, LO, HI) \
 static void NAME(vi_lanes *L, size_t skip, size_t n, T *out, const vi_params *p) \
 {                                                                            \
     const T mean = p->MEAN, stddev = p->STD, lo = p->LO, hi = p->HI;         \
-    uint32_t r[2 * (DRAWS)][VI_CHUNK_ROWS * VI_LANES];                       \
-    T xs[VI_CHUNK_ROWS * VI_LANES], ys[VI_CHUNK_ROWS * VI_LANES];            \
-    unsigned char keep_x[VI_CHUNK_ROWS * VI_LANES], keep_y[VI_CHUNK_ROWS * VI_LANES]; \
-    size_t pos = 0, end = skip + n;                                          \
-    while (pos < end) {                                                      \
-        size_t rows = (end - pos + 2 * VI_LANES - 1) / (2 * VI_LANES);       \
-        if (rows > VI_CHUNK_ROWS) rows = VI_CHUNK_ROWS;                      \
-        draw_rows(L, rows, 2 * (DRAWS), r);                                  \
-        for (size_t i = 0; i < rows * VI_LANES; i++) {                       \
-            T u = SIGNED(r, 0, i), v = SIGNED(r, DRAWS, i);                  \
-            T s = u * u + v * v;                                             \
-            T f = SQRT(((T)-2 * LOG(s)) / s);                                \
-            T x = mean + stddev * (u * f);                                   \
-            T y = mean + stddev * (v * f);                                   \
-            keep_x[i] = (unsigned char)((s < (T)1) & (lo <= x) & (x <= hi)); \
-            keep_y[i] = (unsigned char)((s < (T)1) & (lo <= y) & (y <= hi)); \
-            xs[i] = x;                                                       \
-            ys[i] = y;                                                       \
-        }                                                                    \
-        for (size_t t = 0; t < rows && pos < end; t++) {                     \
-            /* branch-free compaction: acceptance is random, branches on it  \
-             * would mispredict several times per row */                     \
-            T cand[2 * VI_LANES];                                            \
-            size_t nc = 0;                                                   \
-            for (int l = 0; l < VI_LANES; l++) {                             \
-                cand[nc] = xs[t * VI_LANES + l];                             \
-                nc += keep_x[t * VI_LANES + l];                              \
-            }                                                                \
-            for (int l = 0; l < VI_LANES; l++) {                             \
-                cand[nc] = ys[t * VI_LANES + l];                             \
-                nc += keep_y[t * VI_LANES + l];                              \
-            }                                                                \
-            if (pos >= skip && pos + nc <= end) {                            \
-                memcpy(out + (pos - skip), cand, nc * sizeof(T));            \
-                pos += nc;                                                   \
-            } else {                                                         \
-                for (size_t k = 0; k < nc && pos < end; k++, pos++)          \
-                    if (pos >= skip) out[pos - skip] = cand[k];              \
-            }                                                                \
-        }                                                                    \
-    }                                                                        \
+    T mag[VI_CHUNK_ROWS * VI_LANES];                                         \
+    unsigned char fast[VI_CHUNK_ROWS * VI_LANES];                            \
+    vi_lanes W;                                                              \
+    vi_wedge_lanes(L, &W);                                                   \
+    VI_REJECTION_KERNEL(T, DRAWS, CANDIDATES);                               \
 }
+#define ZIG_CANDIDATES(count, T, BITS, UNIT, XTAB, SLOW)                     \
+    for (size_t i = 0; i < (count); i++) {                                   \
+        uint64_t g = BITS(r, i);                                             \
+        unsigned k = (unsigned)(g & 127u);                                   \
+        T x = UNIT(r, i) * XTAB[k];                                          \
+        fast[i] = (unsigned char)(x < XTAB[k + 1]);                          \
+        mag[i] = x;                                                          \
+    }                                                                        \
+    for (size_t i = 0; i < (count); i++) {                                   \
+        int ok = fast[i] || SLOW(&W, (int)(i % VI_LANES), (unsigned)(BITS(r, i) & 127u), &mag[i]); \
+        T z = (BITS(r, i) >> 7) & 1u ? -mag[i] : mag[i];                     \
+        T x = mean + stddev * z;                                             \
+        vals[i] = x;                                                         \
+        keep[i] = (unsigned char)(ok & (lo <= x) & (x <= hi));               \
+    }
 
-#define SIGNED_F32(r, j, i) vi_signed_f32((r)[j][i])
-#define SIGNED_F64(r, j, i) vi_signed_f64((r)[j][i], (r)[(j) + 1][i])
+#define BITS_F32(r, i) ((uint64_t)(r)[0][i])
+#define BITS_F64(r, i) (((uint64_t)(r)[0][i] << 32) | (r)[1][i])
+#define UNIT_F32(r, i) vi_unit_f32((r)[0][i])
+#define UNIT_F64(r, i) vi_unit_f64((r)[0][i], (r)[1][i])
+#define OPEN_F32(r, j, i) vi_open_f32((r)[j][i])
+#define OPEN_F64(r, j, i) vi_open_f64((r)[2 * (j)][i], (r)[2 * (j) + 1][i])
 
-VI_POLAR_KERNEL(normal_f32, float, SIGNED_F32, 1, vi_log_f32, sqrtf,
-                mean_f, stddev_f, lo_f, hi_f)
-VI_POLAR_KERNEL(normal_f64, double, SIGNED_F64, 2, vi_log_f64, sqrt,
-                mean, stddev, lo, hi)
+#define ZIG_F32(count) ZIG_CANDIDATES(count, float, BITS_F32, UNIT_F32, vi_zig_x_f32, vi_zig_slow_f32)
+#define ZIG_F64(count) ZIG_CANDIDATES(count, double, BITS_F64, UNIT_F64, vi_zig_x_f64, vi_zig_slow_f64)
+VI_ZIGGURAT_KERNEL(normal_f32, float, 1, ZIG_F32, mean_f, stddev_f, lo_f, hi_f)
+VI_ZIGGURAT_KERNEL(normal_f64, double, 2, ZIG_F64, mean, stddev, lo, hi)
+
+/* Uniform rejection: x uniform on [lo, hi], accepted with probability
+ * exp(-(z^2 - c^2) / 2), z = (x - mean) / stddev, c^2 = shift. */
+#define VI_FLAT_KERNEL(NAME, T, DRAWS, CANDIDATES, F)                        \
+static void NAME(vi_lanes *L, size_t skip, size_t n, T *out, const vi_params *p) \
+{                                                                            \
+    const T lo = p->lo##F, hi = p->hi##F, width = p->width##F, mean = p->mean##F; \
+    const T scale = p->scale##F, shift = p->shift##F;                        \
+    VI_REJECTION_KERNEL(T, DRAWS, CANDIDATES);                               \
+}
+#define FLAT_CANDIDATES(count, T, UNIT, OPEN, LOG)                           \
+    for (size_t i = 0; i < (count); i++) {                                   \
+        T x = lo + UNIT(r, i) * width;                                       \
+        x = x > hi ? hi : x;                                                 \
+        T z = (x - mean) * scale;                                            \
+        T q = (z * z - shift) * (T)0.5;                                      \
+        T e = -LOG(OPEN(r, 1, i));                                           \
+        vals[i] = x;                                                         \
+        keep[i] = (unsigned char)(q < e);                                    \
+    }
+
+/* Exponential rejection from the edge `base` (Robert 1995): t ~ Exp(1) /
+ * lambda, x = base + step * t, accepted with probability
+ * exp(-(t + a - lambda)^2 / 2), shift = a - lambda. */
+#define VI_TAIL_KERNEL(NAME, T, DRAWS, CANDIDATES, F)                        \
+static void NAME(vi_lanes *L, size_t skip, size_t n, T *out, const vi_params *p) \
+{                                                                            \
+    const T lo = p->lo##F, hi = p->hi##F, base = p->base##F, step = p->step##F; \
+    const T scale = p->scale##F, shift = p->shift##F;                        \
+    VI_REJECTION_KERNEL(T, DRAWS, CANDIDATES);                               \
+}
+#define TAIL_CANDIDATES(count, T, OPEN, LOG)                                 \
+    for (size_t i = 0; i < (count); i++) {                                   \
+        T t = -LOG(OPEN(r, 0, i)) * scale;                                   \
+        T x = base + step * t;                                               \
+        T d = t + shift;                                                     \
+        T e = -LOG(OPEN(r, 1, i));                                           \
+        vals[i] = x;                                                         \
+        keep[i] = (unsigned char)(((d * d) * (T)0.5 < e) & (lo <= x) & (x <= hi)); \
+    }
+
+#define FLAT_F32(count) FLAT_CANDIDATES(count, float, UNIT_F32, OPEN_F32, vi_log_f32)
+#define FLAT_F64(count) FLAT_CANDIDATES(count, double, UNIT_F64, OPEN_F64, vi_log_f64)
+#define TAIL_F32(count) TAIL_CANDIDATES(count, float, OPEN_F32, vi_log_f32)
+#define TAIL_F64(count) TAIL_CANDIDATES(count, double, OPEN_F64, vi_log_f64)
+VI_FLAT_KERNEL(normal_flat_f32, float, 2, FLAT_F32, _f)
+VI_FLAT_KERNEL(normal_flat_f64, double, 4, FLAT_F64, )
+VI_TAIL_KERNEL(normal_tail_f32, float, 2, TAIL_F32, _f)
+VI_TAIL_KERNEL(normal_tail_f64, double, 4, TAIL_F64, )
 
 #define VI_NARROW_KERNEL(NAME, CONVERT)                                      \
 void NAME(const float *in, size_t n, uint16_t *out, const vi_params *p)     \
@@ -182,5 +239,26 @@ void NAME(const float *in, size_t n, uint16_t *out, const vi_params *p)     \
 VI_NARROW_KERNEL(vi_scalar_narrow_f16, vi_f32_to_f16)
 VI_NARROW_KERNEL(vi_scalar_narrow_bf16, vi_f32_to_bf16)
 VI_STANDARD_SLOTS(vi_scalar_narrow_f16, vi_scalar_narrow_bf16)
+
+/* The slots other tables may take (VI_SCALAR_SLOTS, vi_kernels.h). */
+#define EXPORT_SLOTS(DIST)                                                   \
+    void vi_scalar_##DIST##_f32(vi_lanes *L, size_t skip, size_t n, void *out, const vi_params *p) \
+    { slot_##DIST##_f32(L, skip, n, out, p); }                               \
+    void vi_scalar_##DIST##_f64(vi_lanes *L, size_t skip, size_t n, void *out, const vi_params *p) \
+    { slot_##DIST##_f64(L, skip, n, out, p); }                               \
+    void vi_scalar_##DIST##_f16(vi_lanes *L, size_t skip, size_t n, void *out, const vi_params *p) \
+    { slot_##DIST##_f16(L, skip, n, out, p); }                               \
+    void vi_scalar_##DIST##_bf16(vi_lanes *L, size_t skip, size_t n, void *out, const vi_params *p) \
+    { slot_##DIST##_bf16(L, skip, n, out, p); }
+#define SCALAR_ONLY_SLOTS(DIST)                                              \
+    VI_TYPED_SLOT(slot_##DIST##_f32, DIST##_f32, float)                      \
+    VI_TYPED_SLOT(slot_##DIST##_f64, DIST##_f64, double)                     \
+    VI_NARROW_SLOT(slot_##DIST##_f16, DIST##_f32, vi_scalar_narrow_f16)      \
+    VI_NARROW_SLOT(slot_##DIST##_bf16, DIST##_f32, vi_scalar_narrow_bf16)    \
+    EXPORT_SLOTS(DIST)
+
+EXPORT_SLOTS(normal)
+SCALAR_ONLY_SLOTS(normal_flat)
+SCALAR_ONLY_SLOTS(normal_tail)
 
 const vi_kernel_table vi_kernels_scalar = VI_STANDARD_TABLE("scalar", vi_block_lanes);

@@ -1,8 +1,8 @@
-/* vi_stream.h - the varinit stream, version 1 (see docs/stream.md).
+/* vi_stream.h - the varinit stream, version 2 (see docs/stream.md).
  *
  * Everything that decides output bits lives here as scalar inline code: the
- * block and lane layout, the seeding mixer, the bit-to-float mappings and the
- * polar-method arithmetic.  SIMD paths must perform the same IEEE operations
+ * block and lane layout, the seeding mixer, the bit-to-float mappings, the
+ * logarithm and the ziggurat's slow paths.  SIMD paths must perform the same IEEE operations
  * in the same order (no FMA contraction, no reassociation) so that every
  * path writes the bits the scalar reference writes.
  *
@@ -17,15 +17,18 @@
 
 #include "pcg32.h"
 
-#define VI_STREAM_VERSION 1
+#define VI_STREAM_VERSION 2
 #define VI_LANES 16
 #define VI_BLOCK 4096               /* output elements per block, every dtype */
 #define VI_GOLDEN UINT64_C(0x9E3779B97F4A7C15)
 
-/* The 16 lanes of one block, structure-of-arrays so vector code loads them. */
+/* The 16 lanes of one block, structure-of-arrays so vector code loads them,
+ * and the block's key K_b, from which kernels that need them seed the
+ * block's wedge lanes (vi_wedge_lanes). */
 typedef struct {
     uint64_t state[VI_LANES];
     uint64_t inc[VI_LANES];
+    uint64_t key;
 } vi_lanes;
 
 /* SplitMix64's finalizer (Stafford variant 13), a bijection of 64 bits. */
@@ -45,16 +48,43 @@ VI_INLINE uint64_t vi_splitmix64_at(uint64_t x, uint64_t j)
 /* Seed the lanes of block `block` of stream `seed`.  Fresh hashed state and
  * increment per lane and block: no lanes or blocks at jump distances on a
  * shared LCG orbit. */
-VI_INLINE void vi_block_lanes(uint64_t seed, uint64_t block, vi_lanes *L)
+VI_INLINE uint64_t vi_block_key(uint64_t seed, uint64_t block)
 {
-    uint64_t key = vi_splitmix64_at(vi_splitmix64_at(seed, 1u), block + 1u);
+    return vi_splitmix64_at(vi_splitmix64_at(seed, 1u), block + 1u);
+}
+
+/* Lane l is pcg32_srandom(sm(key, first + 2l), sm(key, first + 2l + 1)). */
+VI_INLINE void vi_seed_lanes(uint64_t key, uint64_t first, vi_lanes *L)
+{
     for (int l = 0; l < VI_LANES; l++) {
         vi_pcg32 g;
-        vi_pcg32_seed(&g, vi_splitmix64_at(key, 2u * (uint64_t)l + 1u),
-                      vi_splitmix64_at(key, 2u * (uint64_t)l + 2u));
+        vi_pcg32_seed(&g, vi_splitmix64_at(key, first + 2u * (uint64_t)l),
+                      vi_splitmix64_at(key, first + 2u * (uint64_t)l + 1u));
         L->state[l] = g.state;
         L->inc[l] = g.inc;
     }
+    L->key = key;
+}
+
+VI_INLINE void vi_block_lanes(uint64_t seed, uint64_t block, vi_lanes *L)
+{
+    vi_seed_lanes(vi_block_key(seed, block), 1u, L);
+}
+
+/* The block's wedge lanes: a second generator per lane, read only by the
+ * ziggurat's rare slow paths, so the main lanes advance a fixed number of
+ * draws per row (which the vector paths' leapfrog chains rely on). */
+VI_INLINE void vi_wedge_lanes(const vi_lanes *L, vi_lanes *W)
+{
+    vi_seed_lanes(L->key, 2u * VI_LANES + 1u, W);
+}
+
+/* The next draw of lane l. */
+VI_INLINE uint32_t vi_lane_next(vi_lanes *L, int l)
+{
+    uint64_t old = L->state[l];
+    L->state[l] = old * VI_PCG32_MULT + L->inc[l];
+    return vi_pcg32_output(old);
 }
 
 /* ---- bit-to-float mappings ------------------------------------------- */
@@ -69,20 +99,21 @@ VI_INLINE double vi_unit_f64(uint32_t first, uint32_t second)
     return (double)(w >> 11) * 0x1p-53;
 }
 
-/* (-1, 1), symmetric odd grid (2j + 1 - 2^24) * 2^-24, exact. */
-VI_INLINE float vi_signed_f32(uint32_t r)
+/* (0, 1), the half-offset grid (2j + 1) * 2^-25 of the top 24 bits, exact:
+ * never 0, so its logarithm is finite. */
+VI_INLINE float vi_open_f32(uint32_t r)
 {
-    return (float)((int32_t)(((r >> 8) << 1) | 1u) - (int32_t)0x1000000) * 0x1p-24f;
+    return (float)((r >> 7) | 1u) * 0x1p-25f;
 }
 
-/* (-1, 1), symmetric odd grid (2j + 1 - 2^53) * 2^-53, exact. */
-VI_INLINE double vi_signed_f64(uint32_t first, uint32_t second)
+/* (0, 1), the half-offset grid (2j + 1) * 2^-54 of 53 bits of two draws. */
+VI_INLINE double vi_open_f64(uint32_t first, uint32_t second)
 {
     uint64_t w = ((uint64_t)first << 32) | second;
-    return (double)((int64_t)(((w >> 11) << 1) | 1u) - (int64_t)(UINT64_C(1) << 53)) * 0x1p-53;
+    return (double)((w >> 10) | 1u) * 0x1p-54;
 }
 
-/* ---- natural log for the polar method -------------------------------- */
+/* ---- natural log -------------------------------------------------------- */
 /* ln(s) for normal s > 0: s = 2^e * m with m in [sqrt(1/2), sqrt(2)),
  * ln m = 2 atanh(t), t = (m-1)/(m+1), |t| <= 0.1716, by its odd series in
  * Horner form, plus e*ln2 split in an exact and a small part.  Each operation

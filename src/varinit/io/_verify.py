@@ -66,6 +66,9 @@ class TensorReport:
     problem : str or None
         Why the tensor could not be compared (header/provenance disagreement,
         stream version), if so.
+    other_stream : int or None
+        The stream version the file was written by, when it is not this
+        varinit's: the tensor is not checked (which says nothing about damage).
     """
 
     name: str
@@ -73,6 +76,7 @@ class TensorReport:
     mismatched_bytes: int = 0
     first_mismatch: int | None = None
     problem: str | None = None
+    other_stream: int | None = None
 
 
 @dataclass
@@ -101,6 +105,17 @@ class VerifyReport:
     def __bool__(self) -> bool:
         return self.ok
 
+    @property
+    def status(self) -> str:
+        """``"OK"``; ``"NOT CHECKED"`` when the only obstacle is a file written
+        by another stream version; else ``"FAILED"``."""
+        if self.ok:
+            return "OK"
+        failed = [t for t in self.tensors.values() if not t.ok]
+        if failed and all(t.other_stream is not None for t in failed):
+            return "NOT CHECKED"
+        return "FAILED"
+
     def summary(self) -> str:
         """Describe the result for people.
 
@@ -114,6 +129,8 @@ class VerifyReport:
         for t in self.tensors.values():
             if t.ok:
                 lines.append(f"{t.name}: OK")
+            elif t.other_stream is not None:
+                lines.append(f"{t.name}: NOT CHECKED ({t.problem})")
             elif t.problem:
                 lines.append(f"{t.name}: FAILED ({t.problem})")
             else:
@@ -148,8 +165,9 @@ def verify(path: PathLike, *, progress: ProgressArg = False) -> VerifyReport:
     Notes
     -----
     Memory stays bounded as in :func:`save` (two buffers per worker).  A file
-    written with another ``stream_version`` cannot be regenerated and is
-    reported as failed with that reason.
+    written by another ``stream_version`` cannot be regenerated: its tensors
+    are reported as not checked, with that reason (``other_stream``), not as
+    damaged.
     """
     path = os.fspath(path)
     record = provenance(path)
@@ -161,9 +179,11 @@ def verify(path: PathLike, *, progress: ProgressArg = False) -> VerifyReport:
     for name, rec in record["tensors"].items():
         tr = TensorReport(name, ok=False)
         report.tensors[name] = tr
-        if int(record.get("stream_version", -1)) != int(STREAM_VERSION):
-            tr.problem = (f"written with stream version {record.get('stream_version')}, this "
-                          f"varinit {__version__} generates stream version {STREAM_VERSION}")
+        written_by = int(record.get("stream_version", -1))
+        if written_by != int(STREAM_VERSION):
+            tr.other_stream = written_by
+            tr.problem = (f"written by stream version {written_by}; varinit {__version__} "
+                          f"generates stream version {STREAM_VERSION} and cannot regenerate it")
             continue
         entry = layout.get(name)
         if entry is None:
