@@ -40,39 +40,64 @@ def keras_fans(shape):
 
 @dataclass(frozen=True)
 class Draw:
-    """The fill call an initializer must equal: ``fill_<kind>(out, a, b)``."""
+    """The fill call an initializer must equal: ``fill_<kind>(out, a, b)``
+    (and ``low=``, ``high=`` for a truncated normal with explicit bounds)."""
     kind: str          # "uniform", "normal", "truncated_normal"
     a: float           # low or mean
     b: float           # high or stddev
+    low: float | None = None
+    high: float | None = None
 
     def fill(self, out, seed, offset=0):
         fn = {"uniform": varinit.fill_uniform, "normal": varinit.fill_normal,
               "truncated_normal": varinit.fill_truncated_normal}[self.kind]
-        return fn(out, self.a, self.b, seed=seed, offset=offset)
+        extra = {} if self.low is None and self.high is None else {"low": self.low, "high": self.high}
+        return fn(out, self.a, self.b, seed=seed, offset=offset, **extra)
+
+    def standard_bounds(self):
+        """The truncation interval in standard units (±inf for an open side)."""
+        lo = -2.0 if self.low is None else (self.low - self.a) / self.b
+        hi = 2.0 if self.high is None else (self.high - self.a) / self.b
+        return lo, hi
 
     def distribution(self):
         if self.kind == "uniform":
             return st.uniform(self.a, self.b - self.a)
         if self.kind == "normal":
             return st.norm(self.a, self.b)
-        return st.truncnorm(-2, 2, loc=self.a, scale=self.b)
+        return st.truncnorm(*self.standard_bounds(), loc=self.a, scale=self.b)
 
     def cdf(self, x):
-        """The exact CDF; the truncated one via ``ndtr``, much faster than ``truncnorm.cdf``."""
+        """The exact CDF; the truncated one via ``ndtr``, much faster than
+        ``truncnorm.cdf``, taken from the nearer tail so that intervals far
+        from the mean keep their precision."""
         if self.kind != "truncated_normal":
             return self.distribution().cdf(x)
-        low, mass = sp.ndtr(-2.0), sp.ndtr(2.0) - sp.ndtr(-2.0)
-        z = np.clip((x - self.a) / self.b, -2.0, 2.0)
-        return (sp.ndtr(z) - low) / mass
+        a, b = self.standard_bounds()
+        z = np.clip((x - self.a) / self.b, a, b)
+        if a > 0:                    # upper tail: survival functions
+            return (sp.ndtr(-a) - sp.ndtr(-z)) / (sp.ndtr(-a) - sp.ndtr(-b))
+        return (sp.ndtr(z) - sp.ndtr(a)) / (sp.ndtr(b) - sp.ndtr(a))
 
     def exact_bounds(self):
-        """(lo, hi, hi_open) as exact Fractions, or None for an unbounded normal."""
+        """(lo, hi, hi_open) as exact Fractions (±inf floats for an open side),
+        or None for an unbounded normal."""
         if self.kind == "uniform":
             return Fraction(self.a), Fraction(self.b), True
         if self.kind == "truncated_normal":
             m, s = Fraction(self.a), Fraction(self.b)
-            return m - 2 * s, m + 2 * s, False
+            lo = m - 2 * s if self.low is None else _exact_or_inf(self.low)
+            hi = m + 2 * s if self.high is None else _exact_or_inf(self.high)
+            return lo, hi, False
         return None
+
+
+def _exact_or_inf(x: float):
+    return x if math.isinf(x) else Fraction(x)
+
+
+def _truncated(mean, stddev, low, high):
+    return Draw("truncated_normal", mean, stddev, low, high)
 
 
 def variance_scaling_draw(scale, mode, distribution, shape):
@@ -108,6 +133,15 @@ CASES = [
          lambda shape: Draw("truncated_normal", 0.0, 0.05)),
     Case("TruncatedNormal(0.5,3)", lambda s: varinit.TruncatedNormal(0.5, 3.0, seed=s),
          lambda shape: Draw("truncated_normal", 0.5, 3.0)),
+    # Other truncation intervals: each kernel of docs/stream.md 5.5, either side
+    Case("TruncatedNormal[0.5,0.6]", lambda s: varinit.TruncatedNormal(0.0, 1.0, s, 0.5, 0.6),
+         lambda shape: _truncated(0.0, 1.0, 0.5, 0.6)),                 # narrow: uniform rejection
+    Case("TruncatedNormal[3σ,inf)", lambda s: varinit.TruncatedNormal(0.1, 2.0, s, 6.1, math.inf),
+         lambda shape: _truncated(0.1, 2.0, 6.1, math.inf)),            # one-sided tail
+    Case("TruncatedNormal[-9σ,-8σ]", lambda s: varinit.TruncatedNormal(0.0, 0.5, s, -4.5, -4.0),
+         lambda shape: _truncated(0.0, 0.5, -4.5, -4.0)),               # deep tail below
+    Case("TruncatedNormal(-inf,0.4σ]", lambda s: varinit.TruncatedNormal(1.0, 0.5, s, -math.inf, 1.2),
+         lambda shape: _truncated(1.0, 0.5, -math.inf, 1.2)),           # one-sided, holds the mean
     Case("GlorotUniform", lambda s: varinit.GlorotUniform(seed=s),
          lambda shape: variance_scaling_draw(1.0, "fan_avg", "uniform", shape)),
     Case("GlorotNormal", lambda s: varinit.GlorotNormal(seed=s),
@@ -169,8 +203,9 @@ def expected_low_precision(stream32, draw, dtype):
         lo, hi = -top, top
     else:
         low, high, high_open = bounds
-        lo = inward(low, dtype, up=True)
-        hi = inward(high, dtype, up=False, open_bound=high_open)
+        top = np.array(65504.0 if dtype == np.float16 else 3.3895313892515355e38).astype(dtype)
+        lo = -top if low == -math.inf else inward(low, dtype, up=True)
+        hi = top if high == math.inf else inward(high, dtype, up=False, open_bound=high_open)
     as64 = rounded.astype(np.float64)
     result = np.where(as64 < float(lo), lo, np.where(as64 > float(hi), hi, rounded))
     return result.astype(dtype)

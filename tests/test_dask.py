@@ -28,7 +28,9 @@ CHUNKINGS = ["auto", (64, 37), (100, 5), 17, {0: 250, 1: -1}, ((1, 99, 400, 500)
 
 @pytest.mark.parametrize("chunks", CHUNKINGS, ids=str)
 @pytest.mark.parametrize("init", [varinit.GlorotUniform(seed=3), varinit.TruncatedNormal(seed=4),
-                                  varinit.Constant(2.0)], ids=lambda i: type(i).__name__)
+                                  varinit.TruncatedNormal(0.0, 1.0, 4, low=0.5, high=0.6),
+                                  varinit.TruncatedNormal(0.0, 1.0, 4, low=-float("inf"), high=-3.0),
+                                  varinit.Constant(2.0)], ids=lambda i: repr(i.get_config()))
 def test_threaded_equals_full(init, chunks):
     shape = (1000, 37)
     x = vdask.from_initializer(init, shape, chunks)

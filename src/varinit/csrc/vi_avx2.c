@@ -193,16 +193,15 @@ static void uniform_f64(vi_lanes *L, size_t skip, size_t n, double *out, const v
 
 /* ---- the normal family -------------------------------------------------- */
 
-/* No vector ziggurat in this file yet: the scalar reference's kernels. */
-static void normal_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p)
-{
-    vi_scalar_normal_f32(L, skip, n, out, p);
-}
-
-static void normal_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p)
-{
-    vi_scalar_normal_f64(L, skip, n, out, p);
-}
+/* No vector kernels for these in this file yet: the scalar reference's. */
+#define FORWARD_TO_SCALAR(DIST)                                              \
+static void DIST##_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p) \
+{ vi_scalar_##DIST##_f32(L, skip, n, out, p); }                              \
+static void DIST##_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p) \
+{ vi_scalar_##DIST##_f64(L, skip, n, out, p); }
+FORWARD_TO_SCALAR(normal)
+FORWARD_TO_SCALAR(normal_flat)
+FORWARD_TO_SCALAR(normal_tail)
 
 /* ---- float16 / bfloat16 ---------------------------------------------------- */
 

@@ -199,29 +199,215 @@ VI_INLINE void emit_row_f64(const __m512d x[2], const __mmask8 keep[2], size_t *
     VI_EMIT_COMPACTED(tmp, n0 + n1, pos, skip, end, out);
 }
 
-/* The candidates of one row that failed the fast test (mask `slow`), in
- * lane order through the shared scalar slow path; returns the lanes that
- * were rejected. */
-VI_INLINE __mmask16 slow_lanes_f32(vi_lanes *W, __mmask16 slow, __m512i layer, __m512 *x)
+/* vi_log_f32 and vi_log_f64, lane-wise: the same operations in the same
+ * order, so every lane rounds as the scalar reference does. */
+VI_INLINE __m512 log_ps(__m512 s)
+{
+    const __m512 one = _mm512_set1_ps(1.0f);
+    __m512i bits = _mm512_castps_si512(s);
+    __m512i e = _mm512_sub_epi32(_mm512_srli_epi32(bits, 23), _mm512_set1_epi32(127));
+    __m512 m = _mm512_castsi512_ps(_mm512_or_si512(
+        _mm512_and_si512(bits, _mm512_set1_epi32(0x007FFFFF)), _mm512_set1_epi32(0x3F800000)));
+    __mmask16 big = _mm512_cmp_ps_mask(m, _mm512_set1_ps(1.41421356f), _CMP_GT_OQ);
+    m = _mm512_mask_mul_ps(m, big, m, _mm512_set1_ps(0.5f));
+    e = _mm512_mask_add_epi32(e, big, e, _mm512_set1_epi32(1));
+    __m512 t = _mm512_div_ps(_mm512_sub_ps(m, one), _mm512_add_ps(m, one));
+    __m512 t2 = _mm512_mul_ps(t, t), q = _mm512_set1_ps(vi_log_series_f32[0]);
+    for (int k = 1; k < 5; k++)
+        q = _mm512_add_ps(_mm512_mul_ps(q, t2), _mm512_set1_ps(vi_log_series_f32[k]));
+    __m512 ef = _mm512_cvtepi32_ps(e);
+    __m512 lo = _mm512_add_ps(_mm512_mul_ps(ef, _mm512_set1_ps(VI_LN2_LO_F32)),
+                              _mm512_mul_ps(_mm512_add_ps(t, t), q));
+    return _mm512_add_ps(lo, _mm512_mul_ps(ef, _mm512_set1_ps(VI_LN2_HI_F32)));
+}
+
+VI_INLINE __m512d log_pd(__m512d s)
+{
+    const __m512d one = _mm512_set1_pd(1.0);
+    __m512i bits = _mm512_castpd_si512(s);
+    __m512i e = _mm512_sub_epi64(_mm512_srli_epi64(bits, 52), _mm512_set1_epi64(1023));
+    __m512d m = _mm512_castsi512_pd(_mm512_or_si512(
+        _mm512_and_si512(bits, _mm512_set1_epi64(0x000FFFFFFFFFFFFFLL)),
+        _mm512_set1_epi64(0x3FF0000000000000LL)));
+    __mmask8 big = _mm512_cmp_pd_mask(m, _mm512_set1_pd(1.4142135623730951), _CMP_GT_OQ);
+    m = _mm512_mask_mul_pd(m, big, m, _mm512_set1_pd(0.5));
+    e = _mm512_mask_add_epi64(e, big, e, _mm512_set1_epi64(1));
+    __m512d t = _mm512_div_pd(_mm512_sub_pd(m, one), _mm512_add_pd(m, one));
+    __m512d t2 = _mm512_mul_pd(t, t), q = _mm512_set1_pd(vi_log_series_f64[0]);
+    for (int k = 1; k < 12; k++)
+        q = _mm512_add_pd(_mm512_mul_pd(q, t2), _mm512_set1_pd(vi_log_series_f64[k]));
+    __m512d ef = _mm512_cvtepi64_pd(e);
+    __m512d lo = _mm512_add_pd(_mm512_mul_pd(ef, _mm512_set1_pd(VI_LN2_LO_F64)),
+                               _mm512_mul_pd(_mm512_add_pd(t, t), q));
+    return _mm512_add_pd(lo, _mm512_mul_pd(ef, _mm512_set1_pd(VI_LN2_HI_F64)));
+}
+
+/* (0, 1) maps of docs/stream.md 5.1, lane-wise: the integer conversions
+ * round to nearest as the scalar casts do. */
+VI_INLINE __m512 open_ps(__m512i d)
+{
+    __m512i j = _mm512_or_si512(_mm512_srli_epi32(d, 7), _mm512_set1_epi32(1));
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(j), _mm512_set1_ps(0x1p-25f));
+}
+
+VI_INLINE __m512d open_pd(__m512i w)
+{
+    __m512i j = _mm512_or_si512(_mm512_srli_epi64(w, 10), _mm512_set1_epi64(1));
+    return _mm512_mul_pd(_mm512_cvtepi64_pd(j), _mm512_set1_pd(0x1p-54));
+}
+
+VI_INLINE __m512 neg_ps(__m512 x)
+{
+    return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int)0x80000000u)));
+}
+
+VI_INLINE __m512d neg_pd(__m512d x)
+{
+    return _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(x),
+                                                _mm512_set1_epi64((long long)(UINT64_C(1) << 63))));
+}
+
+/* ---- ziggurat tables in registers ------------------------------------------ */
+
+/* A 128-entry table held in registers: the gathers this replaces are
+ * microcoded and cost several times more than two-register permutes
+ * (which read the low index bits only) and blends on the higher bits. */
+typedef struct { __m512 t[8]; } table128_ps;
+typedef struct { __m512d t[16]; } table128_pd;
+
+VI_INLINE void table128_ps_load(table128_ps *T, const float *src)
+{
+    for (int j = 0; j < 8; j++) T->t[j] = _mm512_loadu_ps(src + 16 * j);
+}
+
+VI_INLINE void table128_pd_load(table128_pd *T, const double *src)
+{
+    for (int j = 0; j < 16; j++) T->t[j] = _mm512_loadu_pd(src + 8 * j);
+}
+
+/* bit5, bit6: the lanes whose index has bit 5 / bit 6 set. */
+VI_INLINE __m512 table128_ps_lookup(const table128_ps *T, __m512i k, __mmask16 bit5, __mmask16 bit6)
+{
+    __m512 a = _mm512_permutex2var_ps(T->t[0], k, T->t[1]);
+    __m512 b = _mm512_permutex2var_ps(T->t[2], k, T->t[3]);
+    __m512 c = _mm512_permutex2var_ps(T->t[4], k, T->t[5]);
+    __m512 d = _mm512_permutex2var_ps(T->t[6], k, T->t[7]);
+    return _mm512_mask_blend_ps(bit6, _mm512_mask_blend_ps(bit5, a, b), _mm512_mask_blend_ps(bit5, c, d));
+}
+
+/* bits[0..2]: the lanes whose index has bit 4, 5, 6 set. */
+VI_INLINE __m512d table128_pd_lookup(const table128_pd *T, __m512i k, const __mmask8 bits[3])
+{
+    __m512d v[8];
+    for (int j = 0; j < 8; j++) v[j] = _mm512_permutex2var_pd(T->t[2 * j], k, T->t[2 * j + 1]);
+    for (int j = 0; j < 4; j++) v[j] = _mm512_mask_blend_pd(bits[0], v[2 * j], v[2 * j + 1]);
+    for (int j = 0; j < 2; j++) v[j] = _mm512_mask_blend_pd(bits[1], v[2 * j], v[2 * j + 1]);
+    return _mm512_mask_blend_pd(bits[2], v[0], v[1]);
+}
+
+/* ---- the wedge lanes ------------------------------------------------------ */
+
+/* One draw of the wedge lanes of half h (lanes 8h .. 8h+7) selected by m;
+ * the others keep their state.  The draw is in the low dword of each lane. */
+VI_INLINE __m512i wedge_draw_half(vi_lanes *W, int h, __mmask8 m)
+{
+    __m512i s = _mm512_loadu_si512((const void *)(W->state + 8 * h));
+    __m512i next = lcg(s, _mm512_set1_epi64((long long)VI_PCG32_MULT),
+                       _mm512_loadu_si512((const void *)(W->inc + 8 * h)));
+    _mm512_storeu_si512((void *)(W->state + 8 * h), _mm512_mask_mov_epi64(s, m, next));
+    return pcg_out64(s);
+}
+
+/* One draw of the wedge lanes in m, 16 outputs in lane order. */
+VI_INLINE __m512i wedge_draw32(vi_lanes *W, __mmask16 m)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14,
+                                           16, 18, 20, 22, 24, 26, 28, 30);
+    __m512i a = wedge_draw_half(W, 0, (__mmask8)m), b = wedge_draw_half(W, 1, (__mmask8)(m >> 8));
+    return _mm512_permutex2var_epi32(a, even, b);
+}
+
+/* Two draws of the wedge lanes of half h in m: w = first << 32 | second. */
+VI_INLINE __m512i wedge_draw64(vi_lanes *W, int h, __mmask8 m)
+{
+    __m512i first = _mm512_slli_epi64(wedge_draw_half(W, h, m), 32);
+    return _mm512_mask_blend_epi32(0x5555, first, wedge_draw_half(W, h, m));
+}
+
+/* The tail candidates of one row (mask `tail`, layer 0, rare: about one in
+ * 2000) through the scalar slow path, which never rejects. */
+VI_INLINE __m512 tail_lanes_f32(vi_lanes *W, __mmask16 tail, __m512 x)
 {
     float mag[VI_LANES];
-    uint32_t k[VI_LANES];
-    __mmask16 rejected = 0;
-    _mm512_storeu_ps(mag, *x);
-    _mm512_storeu_si512((void *)k, layer);
-    for (unsigned m = slow; m; m &= m - 1) {
-        int l = vi_ctz32(m);
-        if (!vi_zig_slow_f32(W, l, k[l], &mag[l])) rejected |= (__mmask16)(1u << l);
-    }
-    *x = _mm512_loadu_ps(mag);
-    return rejected;
+    _mm512_storeu_ps(mag, x);
+    for (unsigned m = tail; m; m &= m - 1) vi_zig_slow_f32(W, vi_ctz32(m), 0, &mag[vi_ctz32(m)]);
+    return _mm512_loadu_ps(mag);
 }
+
+VI_INLINE __m512d tail_lanes_f64(vi_lanes *W, int first_lane, __mmask8 tail, __m512d x)
+{
+    double mag[8];
+    _mm512_storeu_pd(mag, x);
+    for (unsigned m = tail; m; m &= m - 1)
+        vi_zig_slow_f64(W, first_lane + vi_ctz32(m), 0, &mag[vi_ctz32(m)]);
+    return _mm512_loadu_pd(mag);
+}
+
+/* The row's candidates that failed the fast test (~fast): wedge tests in
+ * the vector unit, one wedge draw per wedge lane; returns the accepted. */
+typedef struct { table128_ps f0, f1; } heights_ps;   /* F[k], F[k + 1] */
+typedef struct { table128_pd f0, f1; } heights_pd;
+
+VI_INLINE __mmask16 slow_row_f32(vi_lanes *W, const heights_ps *F, __mmask16 fast, __m512i d, __m512 *x)
+{
+    __m512i k = _mm512_and_si512(d, _mm512_set1_epi32(127));
+    __mmask16 tail = (__mmask16)~fast & _mm512_cmpeq_epi32_mask(k, _mm512_setzero_si512());
+    __mmask16 wedge = (__mmask16)~fast & (__mmask16)~tail, ok = fast | tail;
+    if (wedge) {
+        __mmask16 m5 = _mm512_test_epi32_mask(k, _mm512_set1_epi32(32));
+        __mmask16 m6 = _mm512_test_epi32_mask(k, _mm512_set1_epi32(64));
+        __m512 f0 = table128_ps_lookup(&F->f0, k, m5, m6);
+        __m512 f1 = table128_ps_lookup(&F->f1, k, m5, m6);
+        __m512 y = _mm512_add_ps(f0, _mm512_mul_ps(unit_f32(wedge_draw32(W, wedge)), _mm512_sub_ps(f1, f0)));
+        __m512 bound = _mm512_mul_ps(_mm512_mul_ps(*x, *x), _mm512_set1_ps(-0.5f));
+        ok |= wedge & _mm512_cmp_ps_mask(log_ps(y), bound, _CMP_LT_OQ);
+    }
+    if (tail) *x = tail_lanes_f32(W, tail, *x);
+    return ok;
+}
+
+VI_INLINE __mmask8 slow_half_f64(vi_lanes *W, const heights_pd *F, int h, __mmask8 fast,
+                                 __m512i w, const __mmask8 bits[3], __m512d *x)
+{
+    __m512i k = _mm512_and_si512(w, _mm512_set1_epi64(127));
+    __mmask8 tail = (__mmask8)~fast & _mm512_cmpeq_epi64_mask(k, _mm512_setzero_si512());
+    __mmask8 wedge = (__mmask8)~fast & (__mmask8)~tail, ok = fast | tail;
+    if (wedge) {
+        __m512d f0 = table128_pd_lookup(&F->f0, k, bits);
+        __m512d f1 = table128_pd_lookup(&F->f1, k, bits);
+        __m512d u = unit_f64(_mm512_srli_epi64(wedge_draw64(W, h, wedge), 11));
+        __m512d y = _mm512_add_pd(f0, _mm512_mul_pd(u, _mm512_sub_pd(f1, f0)));
+        __m512d bound = _mm512_mul_pd(_mm512_mul_pd(*x, *x), _mm512_set1_pd(-0.5));
+        ok |= wedge & _mm512_cmp_pd_mask(log_pd(y), bound, _CMP_LT_OQ);
+    }
+    if (tail) *x = tail_lanes_f64(W, 8 * h, tail, *x);
+    return ok;
+}
+
+/* ---- the ziggurat ----------------------------------------------------------- */
 
 static void normal_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p)
 {
     const __m512 mean = _mm512_set1_ps(p->mean_f), stddev = _mm512_set1_ps(p->stddev_f);
     const __m512 lo = _mm512_set1_ps(p->lo_f), hi = _mm512_set1_ps(p->hi_f);
-    const __m512i seven = _mm512_set1_epi32(127), sign = _mm512_set1_epi32((int)0x80000000u);
+    const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
+    const __m512i b5 = _mm512_set1_epi32(32), b6 = _mm512_set1_epi32(64);
+    table128_ps edges, nexts;           /* X[k], X[k + 1] */
+    table128_ps_load(&edges, vi_zig_x_f32);
+    table128_ps_load(&nexts, vi_zig_x_f32 + 1);
+    heights_ps F;
+    table128_ps_load(&F.f0, vi_zig_f_f32);
+    table128_ps_load(&F.f1, vi_zig_f_f32 + 1);
     size_t pos = 0, end = skip + n;
     vi_lanes W;
     chains C;
@@ -230,20 +416,17 @@ static void normal_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_
     for (;;) {
         /* four rows per chain step, row c from chain c */
         __m512 x[4];
-        __m512i d[4], k[4];
+        __m512i d[4];
         __mmask16 fast[4];
         for (int c = 0; c < 4; c++) {
             d[c] = draw32(&C, c);
-            k[c] = _mm512_and_si512(d[c], seven);
-            __m512 edge = _mm512_i32gather_ps(k[c], vi_zig_x_f32, 4);
-            __m512 next = _mm512_i32gather_ps(k[c], vi_zig_x_f32 + 1, 4);
-            x[c] = _mm512_mul_ps(unit_f32(d[c]), edge);
-            fast[c] = _mm512_cmp_ps_mask(x[c], next, _CMP_LT_OQ);
+            __mmask16 m5 = _mm512_test_epi32_mask(d[c], b5), m6 = _mm512_test_epi32_mask(d[c], b6);
+            x[c] = _mm512_mul_ps(unit_f32(d[c]), table128_ps_lookup(&edges, d[c], m5, m6));
+            fast[c] = _mm512_cmp_ps_mask(x[c], table128_ps_lookup(&nexts, d[c], m5, m6), _CMP_LT_OQ);
         }
         chains_step(&C);
         for (int c = 0; c < 4; c++) {
-            __mmask16 ok = 0xFFFF;
-            if (fast[c] != 0xFFFF) ok = (__mmask16)~slow_lanes_f32(&W, (__mmask16)~fast[c], k[c], &x[c]);
+            __mmask16 ok = fast[c] == 0xFFFF ? fast[c] : slow_row_f32(&W, &F, fast[c], d[c], &x[c]);
             __m512 z = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(x[c]),
                 _mm512_and_si512(_mm512_slli_epi32(d[c], 24), sign)));
             __m512 v = _mm512_add_ps(mean, _mm512_mul_ps(stddev, z));
@@ -252,22 +435,6 @@ static void normal_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_
             if (pos >= end) return;
         }
     }
-}
-
-VI_INLINE __mmask8 slow_lanes_f64(vi_lanes *W, int first_lane, __mmask8 slow, __m512i layer,
-                                  __m512d *x)
-{
-    double mag[8];
-    uint64_t k[8];
-    __mmask8 rejected = 0;
-    _mm512_storeu_pd(mag, *x);
-    _mm512_storeu_si512((void *)k, layer);
-    for (unsigned m = slow; m; m &= m - 1) {
-        int l = vi_ctz32(m);
-        if (!vi_zig_slow_f64(W, first_lane + l, (unsigned)k[l], &mag[l])) rejected |= (__mmask8)(1u << l);
-    }
-    *x = _mm512_loadu_pd(mag);
-    return rejected;
 }
 
 /* 64 bits per candidate: w = first << 32 | second from chains (c, c+1). */
@@ -281,8 +448,13 @@ static void normal_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi
 {
     const __m512d mean = _mm512_set1_pd(p->mean), stddev = _mm512_set1_pd(p->stddev);
     const __m512d lo = _mm512_set1_pd(p->lo), hi = _mm512_set1_pd(p->hi);
-    const __m512i seven = _mm512_set1_epi64(127), sign = _mm512_set1_epi64((long long)(UINT64_C(1) << 63));
-    const __m512d tiny = _mm512_set1_pd(0x1p-53);
+    const __m512i sign = _mm512_set1_epi64((long long)(UINT64_C(1) << 63));
+    table128_pd edges, nexts;           /* X[k], X[k + 1] */
+    table128_pd_load(&edges, vi_zig_x_f64);
+    table128_pd_load(&nexts, vi_zig_x_f64 + 1);
+    heights_pd F;
+    table128_pd_load(&F.f0, vi_zig_f_f64);
+    table128_pd_load(&F.f1, vi_zig_f_f64 + 1);
     size_t pos = 0, end = skip + n;
     vi_lanes W;
     chains C;
@@ -292,26 +464,25 @@ static void normal_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi
         /* two rows per chain step, row r from chains (2r, 2r+1); two
          * vectors per row (lanes 0-7, 8-15) */
         __m512d x[2][2];
-        __m512i w[2][2], k[2][2];
-        __mmask8 fast[2][2];
+        __m512i w[2][2];
+        __mmask8 fast[2][2], bits[2][2][3];
         for (int r = 0; r < 2; r++)
             for (int h = 0; h < 2; h++) {
                 w[r][h] = draw64(&C, 2 * r, h);
-                k[r][h] = _mm512_and_si512(w[r][h], seven);
-                __m512d edge = _mm512_i64gather_pd(k[r][h], vi_zig_x_f64, 8);
-                __m512d next = _mm512_i64gather_pd(k[r][h], vi_zig_x_f64 + 1, 8);
-                __m512d u = _mm512_mul_pd(_mm512_cvtepi64_pd(_mm512_srli_epi64(w[r][h], 11)), tiny);
-                x[r][h] = _mm512_mul_pd(u, edge);
-                fast[r][h] = _mm512_cmp_pd_mask(x[r][h], next, _CMP_LT_OQ);
+                for (int b = 0; b < 3; b++)
+                    bits[r][h][b] = _mm512_test_epi64_mask(w[r][h], _mm512_set1_epi64(16 << b));
+                x[r][h] = _mm512_mul_pd(unit_f64(_mm512_srli_epi64(w[r][h], 11)),
+                                        table128_pd_lookup(&edges, w[r][h], bits[r][h]));
+                fast[r][h] = _mm512_cmp_pd_mask(x[r][h], table128_pd_lookup(&nexts, w[r][h], bits[r][h]),
+                                                _CMP_LT_OQ);
             }
         chains_step(&C);
         for (int r = 0; r < 2; r++) {
             __m512d v[2];
             __mmask8 keep[2];
             for (int h = 0; h < 2; h++) {
-                __mmask8 ok = 0xFF;
-                if (fast[r][h] != 0xFF)
-                    ok = (__mmask8)~slow_lanes_f64(&W, 8 * h, (__mmask8)~fast[r][h], k[r][h], &x[r][h]);
+                __mmask8 ok = fast[r][h] == 0xFF ? fast[r][h]
+                                                 : slow_half_f64(&W, &F, h, fast[r][h], w[r][h], bits[r][h], &x[r][h]);
                 __m512d z = _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(x[r][h]),
                     _mm512_and_si512(_mm512_slli_epi64(w[r][h], 56), sign)));
                 v[h] = _mm512_add_pd(mean, _mm512_mul_pd(stddev, z));
@@ -322,6 +493,95 @@ static void normal_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi
         }
     }
 }
+
+/* ---- uniform and exponential rejection (docs/stream.md 5.3, 5.4) ---------- */
+
+/* float32: two draws per candidate, two rows per chain step (row r from
+ * chains 2r, 2r+1). */
+#define REJECTION_F32(NAME, CANDIDATE)                                       \
+static void NAME(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p) \
+{                                                                            \
+    const __m512 lo = _mm512_set1_ps(p->lo_f), hi = _mm512_set1_ps(p->hi_f); \
+    const __m512 base = _mm512_set1_ps(p->base_f), step = _mm512_set1_ps(p->step_f); \
+    const __m512 width = _mm512_set1_ps(p->width_f), mean = _mm512_set1_ps(p->mean_f); \
+    const __m512 scale = _mm512_set1_ps(p->scale_f), shift = _mm512_set1_ps(p->shift_f); \
+    const __m512 half = _mm512_set1_ps(0.5f);                                \
+    size_t pos = 0, end = skip + n;                                          \
+    chains C;                                                                \
+    chains_init(&C, L);                                                      \
+    for (;;) {                                                               \
+        __m512 v[2];                                                         \
+        __mmask16 keep[2];                                                   \
+        for (int r = 0; r < 2; r++) {                                        \
+            __m512i d1 = draw32(&C, 2 * r), d2 = draw32(&C, 2 * r + 1);      \
+            CANDIDATE(d1, d2, v[r], keep[r]);                                \
+        }                                                                    \
+        chains_step(&C);                                                     \
+        for (int r = 0; r < 2; r++) {                                        \
+            emit_row_f32(v[r], keep[r], &pos, skip, end, out);               \
+            if (pos >= end) return;                                          \
+        }                                                                    \
+    }                                                                        \
+}
+
+/* float64: four draws per candidate (w1 from chains 0, 1; w2 from 2, 3),
+ * one row per chain step, two vectors per row. */
+#define REJECTION_F64(NAME, CANDIDATE)                                       \
+static void NAME(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p) \
+{                                                                            \
+    const __m512d lo = _mm512_set1_pd(p->lo), hi = _mm512_set1_pd(p->hi);   \
+    const __m512d base = _mm512_set1_pd(p->base), step = _mm512_set1_pd(p->step); \
+    const __m512d width = _mm512_set1_pd(p->width), mean = _mm512_set1_pd(p->mean); \
+    const __m512d scale = _mm512_set1_pd(p->scale), shift = _mm512_set1_pd(p->shift); \
+    const __m512d half = _mm512_set1_pd(0.5);                                \
+    size_t pos = 0, end = skip + n;                                          \
+    chains C;                                                                \
+    chains_init(&C, L);                                                      \
+    for (;;) {                                                               \
+        __m512d v[2];                                                        \
+        __mmask8 keep[2];                                                    \
+        for (int h = 0; h < 2; h++) {                                        \
+            __m512i w1 = draw64(&C, 0, h), w2 = draw64(&C, 2, h);            \
+            CANDIDATE(w1, w2, v[h], keep[h]);                                \
+        }                                                                    \
+        chains_step(&C);                                                     \
+        emit_row_f64(v, keep, &pos, skip, end, out);                         \
+        if (pos >= end) return;                                              \
+    }                                                                        \
+}
+
+/* VT: the vector type; S: its intrinsic suffix (ps, pd). */
+#define FLAT_CANDIDATE(VT, S, UNIT1, OPEN2, LOG, NEG, v_, keep_)             \
+    do {                                                                     \
+        VT x_ = _mm512_min_##S(_mm512_add_##S(lo, _mm512_mul_##S(UNIT1, width)), hi); \
+        VT z_ = _mm512_mul_##S(_mm512_sub_##S(x_, mean), scale);             \
+        VT q_ = _mm512_mul_##S(_mm512_sub_##S(_mm512_mul_##S(z_, z_), shift), half); \
+        VT e_ = NEG(LOG(OPEN2));                                             \
+        (void)base; (void)step;                                              \
+        v_ = x_;                                                             \
+        keep_ = _mm512_cmp_##S##_mask(q_, e_, _CMP_LT_OQ);                   \
+    } while (0)
+#define TAIL_CANDIDATE(VT, S, OPEN1, OPEN2, LOG, NEG, v_, keep_)             \
+    do {                                                                     \
+        VT t_ = _mm512_mul_##S(NEG(LOG(OPEN1)), scale);                      \
+        VT x_ = _mm512_add_##S(base, _mm512_mul_##S(step, t_));              \
+        VT d_ = _mm512_add_##S(t_, shift);                                   \
+        VT e_ = NEG(LOG(OPEN2));                                             \
+        (void)width; (void)mean;                                             \
+        v_ = x_;                                                             \
+        keep_ = _mm512_cmp_##S##_mask(_mm512_mul_##S(_mm512_mul_##S(d_, d_), half), e_, _CMP_LT_OQ) \
+              & _mm512_cmp_##S##_mask(lo, x_, _CMP_LE_OQ) & _mm512_cmp_##S##_mask(x_, hi, _CMP_LE_OQ); \
+    } while (0)
+
+#define FLAT_F32(d1, d2, v_, keep_) FLAT_CANDIDATE(__m512, ps, unit_f32(d1), open_ps(d2), log_ps, neg_ps, v_, keep_)
+#define TAIL_F32(d1, d2, v_, keep_) TAIL_CANDIDATE(__m512, ps, open_ps(d1), open_ps(d2), log_ps, neg_ps, v_, keep_)
+#define FLAT_F64(w1, w2, v_, keep_) \
+    FLAT_CANDIDATE(__m512d, pd, unit_f64(_mm512_srli_epi64(w1, 11)), open_pd(w2), log_pd, neg_pd, v_, keep_)
+#define TAIL_F64(w1, w2, v_, keep_) TAIL_CANDIDATE(__m512d, pd, open_pd(w1), open_pd(w2), log_pd, neg_pd, v_, keep_)
+REJECTION_F32(normal_flat_f32, FLAT_F32)
+REJECTION_F32(normal_tail_f32, TAIL_F32)
+REJECTION_F64(normal_flat_f64, FLAT_F64)
+REJECTION_F64(normal_tail_f64, TAIL_F64)
 
 /* ---- float16 / bfloat16 ---------------------------------------------------- */
 

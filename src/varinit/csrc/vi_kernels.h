@@ -78,28 +78,14 @@ extern const vi_kernel_table vi_kernels_avx512;
 void vi_scalar_narrow_f16(const float *in, size_t n, uint16_t *out, const vi_params *p);
 void vi_scalar_narrow_bf16(const float *in, size_t n, uint16_t *out, const vi_params *p);
 
-/* The scalar reference's slots that other tables may list as their own
- * (a distribution with no vector kernel yet runs on every path, with the
- * scalar bits, as always). */
-#define VI_SCALAR_SLOT_DECLARE(DIST)                                         \
-    void vi_scalar_##DIST##_f32(vi_lanes *L, size_t skip, size_t n, void *out, const vi_params *p); \
-    void vi_scalar_##DIST##_f64(vi_lanes *L, size_t skip, size_t n, void *out, const vi_params *p); \
-    void vi_scalar_##DIST##_f16(vi_lanes *L, size_t skip, size_t n, void *out, const vi_params *p); \
-    void vi_scalar_##DIST##_bf16(vi_lanes *L, size_t skip, size_t n, void *out, const vi_params *p);
-VI_SCALAR_SLOT_DECLARE(normal)
-VI_SCALAR_SLOT_DECLARE(normal_flat)
-VI_SCALAR_SLOT_DECLARE(normal_tail)
-#define VI_SCALAR_SLOTS(DIST)                                                \
-    { [VI_F32] = vi_scalar_##DIST##_f32, [VI_F64] = vi_scalar_##DIST##_f64,  \
-      [VI_F16] = vi_scalar_##DIST##_f16, [VI_BF16] = vi_scalar_##DIST##_bf16 }
-
-/* Slots every table takes from the scalar reference: the distributions with
- * no vector kernels yet.  Each table's `fill` initializer ends with this
- * list, so such a distribution runs on every path without an edit to the
- * vector files. */
-#define VI_SCALAR_SHARED_SLOTS                                               \
-    [VI_DIST_NORMAL_FLAT] = VI_SCALAR_SLOTS(normal_flat),                    \
-    [VI_DIST_NORMAL_TAIL] = VI_SCALAR_SLOTS(normal_tail),
+/* The scalar reference's kernels of the normal family, which a vector file
+ * without its own kernel for one of them forwards to (same bits, always). */
+#define VI_SCALAR_KERNEL_DECLARE(DIST)                                       \
+    void vi_scalar_##DIST##_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p); \
+    void vi_scalar_##DIST##_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p);
+VI_SCALAR_KERNEL_DECLARE(normal)
+VI_SCALAR_KERNEL_DECLARE(normal_flat)
+VI_SCALAR_KERNEL_DECLARE(normal_tail)
 
 /* Slot adapters: a typed kernel as a vi_block_kernel. */
 #define VI_RAW_SLOT(NAME, KERNEL)                                            \
@@ -118,19 +104,26 @@ static void NAME(vi_lanes *L, size_t skip, size_t n, void *out, const vi_params 
     NARROW(scratch, n, (uint16_t *)out, p);                                  \
 }
 
+/* The four slots of a floating-point distribution whose kernels are
+ * DIST_f32 and DIST_f64 (float16/bfloat16 narrow the float32 one). */
+#define VI_FLOAT_SLOTS(DIST, narrow_f16, narrow_bf16)                        \
+    VI_TYPED_SLOT(slot_##DIST##_f32, DIST##_f32, float)                      \
+    VI_TYPED_SLOT(slot_##DIST##_f64, DIST##_f64, double)                     \
+    VI_NARROW_SLOT(slot_##DIST##_f16, DIST##_f32, narrow_f16)                \
+    VI_NARROW_SLOT(slot_##DIST##_bf16, DIST##_f32, narrow_bf16)
+#define VI_FLOAT_ROW(DIST)                                                   \
+    { [VI_F32] = slot_##DIST##_f32, [VI_F64] = slot_##DIST##_f64,            \
+      [VI_F16] = slot_##DIST##_f16, [VI_BF16] = slot_##DIST##_bf16 }
+
 /* The slots of a file whose kernels have the usual names (raw_u32,
- * uniform_f32, uniform_f64, normal_f32, normal_f64), given its narrowing
- * kernels; its table then lists them by (distribution, dtype). */
+ * uniform_f32, uniform_f64, normal_f32, ..., normal_tail_f64), given its
+ * narrowing kernels; its table then lists them by (distribution, dtype). */
 #define VI_STANDARD_SLOTS(narrow_f16, narrow_bf16)                           \
     VI_RAW_SLOT(slot_raw_u32, raw_u32)                                       \
-    VI_TYPED_SLOT(slot_uniform_f32, uniform_f32, float)                      \
-    VI_TYPED_SLOT(slot_uniform_f64, uniform_f64, double)                     \
-    VI_NARROW_SLOT(slot_uniform_f16, uniform_f32, narrow_f16)                \
-    VI_NARROW_SLOT(slot_uniform_bf16, uniform_f32, narrow_bf16)              \
-    VI_TYPED_SLOT(slot_normal_f32, normal_f32, float)                        \
-    VI_TYPED_SLOT(slot_normal_f64, normal_f64, double)                       \
-    VI_NARROW_SLOT(slot_normal_f16, normal_f32, narrow_f16)                  \
-    VI_NARROW_SLOT(slot_normal_bf16, normal_f32, narrow_bf16)
+    VI_FLOAT_SLOTS(uniform, narrow_f16, narrow_bf16)                         \
+    VI_FLOAT_SLOTS(normal, narrow_f16, narrow_bf16)                          \
+    VI_FLOAT_SLOTS(normal_flat, narrow_f16, narrow_bf16)                     \
+    VI_FLOAT_SLOTS(normal_tail, narrow_f16, narrow_bf16)
 
 /* The table of a file with VI_STANDARD_SLOTS: each slot by (distribution,
  * dtype), designated initializers; a file with other kernels writes its own. */
@@ -140,11 +133,10 @@ static void NAME(vi_lanes *L, size_t skip, size_t n, void *out, const vi_params 
         .block_lanes = BLOCK_LANES,                                          \
         .fill = {                                                            \
             [VI_DIST_RAW][VI_U32] = slot_raw_u32,                            \
-            [VI_DIST_UNIFORM] = { [VI_F32] = slot_uniform_f32, [VI_F64] = slot_uniform_f64, \
-                                  [VI_F16] = slot_uniform_f16, [VI_BF16] = slot_uniform_bf16 }, \
-            [VI_DIST_NORMAL] = { [VI_F32] = slot_normal_f32, [VI_F64] = slot_normal_f64, \
-                                 [VI_F16] = slot_normal_f16, [VI_BF16] = slot_normal_bf16 }, \
-            VI_SCALAR_SHARED_SLOTS                                           \
+            [VI_DIST_UNIFORM] = VI_FLOAT_ROW(uniform),                       \
+            [VI_DIST_NORMAL] = VI_FLOAT_ROW(normal),                         \
+            [VI_DIST_NORMAL_FLAT] = VI_FLOAT_ROW(normal_flat),               \
+            [VI_DIST_NORMAL_TAIL] = VI_FLOAT_ROW(normal_tail),               \
         },                                                                   \
     }
 

@@ -142,6 +142,7 @@ static void uniform_f64(vi_lanes *L, size_t skip, size_t n, double *out, const v
 static void NAME(vi_lanes *L, size_t skip, size_t n, T *out, const vi_params *p) \
 {                                                                            \
     const T mean = p->MEAN, stddev = p->STD, lo = p->LO, hi = p->HI;         \
+    const T sign_of[2] = { (T)1, (T)-1 };                                    \
     T mag[VI_CHUNK_ROWS * VI_LANES];                                         \
     unsigned char fast[VI_CHUNK_ROWS * VI_LANES];                            \
     vi_lanes W;                                                              \
@@ -158,7 +159,7 @@ static void NAME(vi_lanes *L, size_t skip, size_t n, T *out, const vi_params *p)
     }                                                                        \
     for (size_t i = 0; i < (count); i++) {                                   \
         int ok = fast[i] || SLOW(&W, (int)(i % VI_LANES), (unsigned)(BITS(r, i) & 127u), &mag[i]); \
-        T z = (BITS(r, i) >> 7) & 1u ? -mag[i] : mag[i];                     \
+        T z = mag[i] * sign_of[(BITS(r, i) >> 7) & 1u];   /* exact; no branch */ \
         T x = mean + stddev * z;                                             \
         vals[i] = x;                                                         \
         keep[i] = (unsigned char)(ok & (lo <= x) & (x <= hi));               \
@@ -240,25 +241,14 @@ VI_NARROW_KERNEL(vi_scalar_narrow_f16, vi_f32_to_f16)
 VI_NARROW_KERNEL(vi_scalar_narrow_bf16, vi_f32_to_bf16)
 VI_STANDARD_SLOTS(vi_scalar_narrow_f16, vi_scalar_narrow_bf16)
 
-/* The slots other tables may take (VI_SCALAR_SLOTS, vi_kernels.h). */
-#define EXPORT_SLOTS(DIST)                                                   \
-    void vi_scalar_##DIST##_f32(vi_lanes *L, size_t skip, size_t n, void *out, const vi_params *p) \
-    { slot_##DIST##_f32(L, skip, n, out, p); }                               \
-    void vi_scalar_##DIST##_f64(vi_lanes *L, size_t skip, size_t n, void *out, const vi_params *p) \
-    { slot_##DIST##_f64(L, skip, n, out, p); }                               \
-    void vi_scalar_##DIST##_f16(vi_lanes *L, size_t skip, size_t n, void *out, const vi_params *p) \
-    { slot_##DIST##_f16(L, skip, n, out, p); }                               \
-    void vi_scalar_##DIST##_bf16(vi_lanes *L, size_t skip, size_t n, void *out, const vi_params *p) \
-    { slot_##DIST##_bf16(L, skip, n, out, p); }
-#define SCALAR_ONLY_SLOTS(DIST)                                              \
-    VI_TYPED_SLOT(slot_##DIST##_f32, DIST##_f32, float)                      \
-    VI_TYPED_SLOT(slot_##DIST##_f64, DIST##_f64, double)                     \
-    VI_NARROW_SLOT(slot_##DIST##_f16, DIST##_f32, vi_scalar_narrow_f16)      \
-    VI_NARROW_SLOT(slot_##DIST##_bf16, DIST##_f32, vi_scalar_narrow_bf16)    \
-    EXPORT_SLOTS(DIST)
-
-EXPORT_SLOTS(normal)
-SCALAR_ONLY_SLOTS(normal_flat)
-SCALAR_ONLY_SLOTS(normal_tail)
+/* The kernels vector files forward to (VI_SCALAR_KERNEL_DECLARE). */
+#define EXPORT_KERNELS(DIST)                                                 \
+    void vi_scalar_##DIST##_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p) \
+    { DIST##_f32(L, skip, n, out, p); }                                      \
+    void vi_scalar_##DIST##_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p) \
+    { DIST##_f64(L, skip, n, out, p); }
+EXPORT_KERNELS(normal)
+EXPORT_KERNELS(normal_flat)
+EXPORT_KERNELS(normal_tail)
 
 const vi_kernel_table vi_kernels_scalar = VI_STANDARD_TABLE("scalar", vi_block_lanes);
