@@ -54,8 +54,8 @@
         }                                                                    \
     } while (0)
 
-/* The polar kernels' output of one row, already compacted to `len` values
- * in buf (accepted x, then accepted y): copy those at block positions
+/* A rejection kernel's output of one row, already compacted to `len`
+ * values in buf (the accepted candidates in lane order): copy those at block positions
  * [skip, end) and advance *pos.  Used for the rows before skip and near
  * end; the other rows store straight into `out`. */
 #define VI_EMIT_COMPACTED(buf, len, pos, skip, end, out)                     \
