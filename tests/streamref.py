@@ -135,16 +135,16 @@ def _stream_dtype(dtype) -> type:
 
 
 # --------------------------------------------------------------------------
-# Section 2 / 5.2: the wedge generators
+# Section 5: the retry generator of a block position
 
 def block_key(seed: int, block: int) -> int:
     return splitmix64_at(splitmix64_at(seed, 1), block + 1)
 
 
-def wedge_lanes(seed: int, block: int) -> list[varinit.PCG32]:
+def retry_generator(seed: int, block: int, position: int) -> varinit.PCG32:
     key = block_key(seed, block)
-    return [varinit.PCG32(splitmix64_at(key, 2 * l + 33), splitmix64_at(key, 2 * l + 34))
-            for l in range(LANES)]
+    return varinit.PCG32(splitmix64_at(key, 2 * position + 33),
+                         splitmix64_at(key, 2 * position + 34))
 
 
 # --------------------------------------------------------------------------
@@ -193,16 +193,15 @@ def ziggurat_tables(dtype) -> tuple[list, list, object]:
 def _new_stats(stats: dict | None) -> dict:
     if stats is None:
         stats = {}
-    for k in ("candidates", "wedge", "wedge_rejected", "tail", "tail_rounds"):
+    for k in ("candidates", "fixups", "wedge", "wedge_rejected", "tail", "tail_rounds"):
         stats.setdefault(k, 0)
     return stats
 
 
-def ziggurat_candidate(S: _Stream, g: varinit.PCG32, wedge: varinit.PCG32,
-                       X, F, r_inv, stats: dict):
-    """One candidate's standard value ``z'`` (or None if rejected in a wedge)."""
+def ziggurat_candidate(S: _Stream, w: int, retry: varinit.PCG32, X, F, r_inv, stats: dict):
+    """The standard value ``z'`` of the candidate of word ``w`` (None if a
+    wedge test rejects it); its slow steps draw from ``retry``."""
     T = S.T
-    w = S.word(g)
     i, s = w & 127, (w >> 7) & 1
     x = S.unit_of_word(w) * X[i]
     stats["candidates"] += 1
@@ -212,14 +211,14 @@ def ziggurat_candidate(S: _Stream, g: varinit.PCG32, wedge: varinit.PCG32,
         stats["tail"] += 1
         while True:
             stats["tail_rounds"] += 1
-            t = (-S.ln(S.open(wedge))) * r_inv
-            e = -S.ln(S.open(wedge))
+            t = (-S.ln(S.open(retry))) * r_inv
+            e = -S.ln(S.open(retry))
             if t * t < e + e:
                 break
         z = X[1] + t
     else:
         stats["wedge"] += 1
-        y = F[i] + S.unit(wedge) * (F[i + 1] - F[i])
+        y = F[i] + S.unit(retry) * (F[i + 1] - F[i])
         if S.ln(y) < (x * x) * T(-0.5):
             z = x
         else:
@@ -228,24 +227,38 @@ def ziggurat_candidate(S: _Stream, g: varinit.PCG32, wedge: varinit.PCG32,
     return -z if s else z
 
 
-def _rows(seed: int, block: int, count: int, candidate, T) -> np.ndarray:
-    """Rows of one candidate per lane, accepted ones in lane order, until
-    ``count`` outputs."""
+class _Retry:
+    """A position's retry generator, made only when the position needs it."""
+
+    def __init__(self, seed: int, block: int, position: int, stats: dict):
+        self.args, self.stats, self.g = (seed, block, position), stats, None
+
+    def __call__(self) -> varinit.PCG32:
+        if self.g is None:
+            self.stats["fixups"] += 1
+            self.g = retry_generator(*self.args)
+        return self.g
+
+
+def _positions(seed: int, block: int, count: int, main, stats: dict, T) -> np.ndarray:
+    """Positions 0 .. count-1 of a block: row p div 16 of lane p mod 16
+    makes position p's main candidate; ``main(lane, retry)`` returns its
+    value (using ``retry()`` for everything past the main draws)."""
     lanes = block_lanes(seed, block)
-    wedges = wedge_lanes(seed, block)
     out: list = []
     while len(out) < count:
-        for g, wg in zip(lanes, wedges):
-            x = candidate(g, wg)
-            if x is not None:
-                out.append(x)
+        for l, g in enumerate(lanes):
+            p = len(out)
+            value = main(g, _Retry(seed, block, p, stats))
+            if p < count:
+                out.append(value)
     return np.array(out[:count], dtype=T)
 
 
 def ziggurat_block(seed: int, block: int, count: int, mean: float, stddev: float,
                    lo: float = -math.inf, hi: float = math.inf, dtype=np.float32,
                    stats: dict | None = None) -> np.ndarray:
-    """The first ``count`` outputs of block ``block`` of the ``normal``
+    """The first ``count`` positions of block ``block`` of the ``normal``
     kernel (5.2); ``mean``, ``stddev``, ``lo``, ``hi`` are taken as stream
     values (rounded to nearest).  ``stats`` (a dict) counts the slow paths."""
     S = _Stream(dtype)
@@ -254,50 +267,73 @@ def ziggurat_block(seed: int, block: int, count: int, mean: float, stddev: float
     mean, stddev, lo, hi = T(mean), T(stddev), T(lo), T(hi)
     stats = _new_stats(stats)
 
-    def candidate(g, wg):
-        z = ziggurat_candidate(S, g, wg, X, F, r_inv, stats)
-        if z is None:
-            return None
-        x = mean + stddev * z
-        return x if lo <= x <= hi else None
+    def main(g, retry):
+        w = S.word(g)
+        while True:
+            # the slow steps of the main candidate already draw from retry
+            i = w & 127
+            fast = S.unit_of_word(w) * X[i] < X[i + 1]
+            z = ziggurat_candidate(S, w, retry() if not fast else None, X, F, r_inv, stats)
+            if z is not None:
+                x = mean + stddev * z
+                if lo <= x <= hi:
+                    return x
+            w = S.word(retry())
 
-    return _rows(seed, block, count, candidate, T)
+    return _positions(seed, block, count, main, stats, T)
 
 
-def flat_block(seed: int, block: int, count: int, params: dict, dtype=np.float32) -> np.ndarray:
-    """The first ``count`` outputs of block ``block`` of ``normal_flat`` (5.3)."""
+def _candidate_block(seed: int, block: int, count: int, candidate, dtype, stats) -> np.ndarray:
+    """Positions of a kernel whose candidates take two unit draws:
+    ``candidate(g)`` reads them from ``g`` and returns the value or None."""
+    T = _Stream(dtype).T
+    stats = _new_stats(stats)
+
+    def main(g, retry):
+        x = candidate(g)
+        while x is None:
+            x = candidate(retry())
+        return x
+
+    return _positions(seed, block, count, main, stats, T)
+
+
+def flat_block(seed: int, block: int, count: int, params: dict, dtype=np.float32,
+               stats: dict | None = None) -> np.ndarray:
+    """The first ``count`` positions of block ``block`` of ``normal_flat`` (5.3)."""
     S = _Stream(dtype)
     T = S.T
     lo, hi, width, mean, scale, shift = (T(params[k]) for k in
                                          ("lo", "hi", "width", "mean", "scale", "shift"))
     half = T(0.5)
 
-    def candidate(g, _wg):
+    def candidate(g):
         x = min(lo + S.unit(g) * width, hi)
         z = (x - mean) * scale
         q = (z * z - shift) * half
         e = -S.ln(S.open(g))
         return x if q < e and lo <= x <= hi else None
 
-    return _rows(seed, block, count, candidate, T)
+    return _candidate_block(seed, block, count, candidate, dtype, stats)
 
 
-def tail_block(seed: int, block: int, count: int, params: dict, dtype=np.float32) -> np.ndarray:
-    """The first ``count`` outputs of block ``block`` of ``normal_tail`` (5.4)."""
+def tail_block(seed: int, block: int, count: int, params: dict, dtype=np.float32,
+               stats: dict | None = None) -> np.ndarray:
+    """The first ``count`` positions of block ``block`` of ``normal_tail`` (5.4)."""
     S = _Stream(dtype)
     T = S.T
     base, step, scale, shift, lo, hi = (T(params[k]) for k in
                                         ("base", "step", "scale", "shift", "lo", "hi"))
     half = T(0.5)
 
-    def candidate(g, _wg):
+    def candidate(g):
         t = (-S.ln(S.open(g))) * scale
         x = base + step * t
         d = t + shift
         e = -S.ln(S.open(g))
         return x if (d * d) * half < e and lo <= x <= hi else None
 
-    return _rows(seed, block, count, candidate, T)
+    return _candidate_block(seed, block, count, candidate, dtype, stats)
 
 
 # --------------------------------------------------------------------------
@@ -396,9 +432,9 @@ def kernel_block(name: str, seed: int, block: int, count: int, params: dict, dty
         return ziggurat_block(seed, block, count, params["mean"], params["stddev"],
                               params["lo"], params["hi"], dtype, stats)
     if name == "normal_flat":
-        return flat_block(seed, block, count, params, dtype)
+        return flat_block(seed, block, count, params, dtype, stats)
     if name == "normal_tail":
-        return tail_block(seed, block, count, params, dtype)
+        return tail_block(seed, block, count, params, dtype, stats)
     raise ValueError(name)
 
 

@@ -194,6 +194,8 @@ static void uniform_f64(vi_lanes *L, size_t skip, size_t n, double *out, const v
 
 /* ---- the normal family -------------------------------------------------- */
 
+/* ---- the normal family (docs/stream.md 5) ---------------------------------- */
+
 /* vi_log_f32 and vi_log_f64, lane-wise: the same operations in the same
  * order, so every lane rounds as the scalar reference does. */
 VI_INLINE __m256 log_ps(__m256 s)
@@ -257,214 +259,6 @@ VI_INLINE __m256d open_pd(__m256i w)
 VI_INLINE __m256 neg_ps(__m256 x) { return _mm256_xor_ps(x, _mm256_set1_ps(-0.0f)); }
 VI_INLINE __m256d neg_pd(__m256d x) { return _mm256_xor_pd(x, _mm256_set1_pd(-0.0)); }
 
-/* Left-packing permutations for vpermps: entry m lists, 3 bits each, the
- * set bits of the 8-bit mask m in order (compress8), or the dword pairs of
- * the set bits of a 4-bit mask of doubles (compress4). */
-static const uint32_t compress8[256] = {
-    0x000000, 0x000000, 0x000001, 0x000008, 0x000002, 0x000010, 0x000011, 0x000088,
-    0x000003, 0x000018, 0x000019, 0x0000C8, 0x00001A, 0x0000D0, 0x0000D1, 0x000688,
-    0x000004, 0x000020, 0x000021, 0x000108, 0x000022, 0x000110, 0x000111, 0x000888,
-    0x000023, 0x000118, 0x000119, 0x0008C8, 0x00011A, 0x0008D0, 0x0008D1, 0x004688,
-    0x000005, 0x000028, 0x000029, 0x000148, 0x00002A, 0x000150, 0x000151, 0x000A88,
-    0x00002B, 0x000158, 0x000159, 0x000AC8, 0x00015A, 0x000AD0, 0x000AD1, 0x005688,
-    0x00002C, 0x000160, 0x000161, 0x000B08, 0x000162, 0x000B10, 0x000B11, 0x005888,
-    0x000163, 0x000B18, 0x000B19, 0x0058C8, 0x000B1A, 0x0058D0, 0x0058D1, 0x02C688,
-    0x000006, 0x000030, 0x000031, 0x000188, 0x000032, 0x000190, 0x000191, 0x000C88,
-    0x000033, 0x000198, 0x000199, 0x000CC8, 0x00019A, 0x000CD0, 0x000CD1, 0x006688,
-    0x000034, 0x0001A0, 0x0001A1, 0x000D08, 0x0001A2, 0x000D10, 0x000D11, 0x006888,
-    0x0001A3, 0x000D18, 0x000D19, 0x0068C8, 0x000D1A, 0x0068D0, 0x0068D1, 0x034688,
-    0x000035, 0x0001A8, 0x0001A9, 0x000D48, 0x0001AA, 0x000D50, 0x000D51, 0x006A88,
-    0x0001AB, 0x000D58, 0x000D59, 0x006AC8, 0x000D5A, 0x006AD0, 0x006AD1, 0x035688,
-    0x0001AC, 0x000D60, 0x000D61, 0x006B08, 0x000D62, 0x006B10, 0x006B11, 0x035888,
-    0x000D63, 0x006B18, 0x006B19, 0x0358C8, 0x006B1A, 0x0358D0, 0x0358D1, 0x1AC688,
-    0x000007, 0x000038, 0x000039, 0x0001C8, 0x00003A, 0x0001D0, 0x0001D1, 0x000E88,
-    0x00003B, 0x0001D8, 0x0001D9, 0x000EC8, 0x0001DA, 0x000ED0, 0x000ED1, 0x007688,
-    0x00003C, 0x0001E0, 0x0001E1, 0x000F08, 0x0001E2, 0x000F10, 0x000F11, 0x007888,
-    0x0001E3, 0x000F18, 0x000F19, 0x0078C8, 0x000F1A, 0x0078D0, 0x0078D1, 0x03C688,
-    0x00003D, 0x0001E8, 0x0001E9, 0x000F48, 0x0001EA, 0x000F50, 0x000F51, 0x007A88,
-    0x0001EB, 0x000F58, 0x000F59, 0x007AC8, 0x000F5A, 0x007AD0, 0x007AD1, 0x03D688,
-    0x0001EC, 0x000F60, 0x000F61, 0x007B08, 0x000F62, 0x007B10, 0x007B11, 0x03D888,
-    0x000F63, 0x007B18, 0x007B19, 0x03D8C8, 0x007B1A, 0x03D8D0, 0x03D8D1, 0x1EC688,
-    0x00003E, 0x0001F0, 0x0001F1, 0x000F88, 0x0001F2, 0x000F90, 0x000F91, 0x007C88,
-    0x0001F3, 0x000F98, 0x000F99, 0x007CC8, 0x000F9A, 0x007CD0, 0x007CD1, 0x03E688,
-    0x0001F4, 0x000FA0, 0x000FA1, 0x007D08, 0x000FA2, 0x007D10, 0x007D11, 0x03E888,
-    0x000FA3, 0x007D18, 0x007D19, 0x03E8C8, 0x007D1A, 0x03E8D0, 0x03E8D1, 0x1F4688,
-    0x0001F5, 0x000FA8, 0x000FA9, 0x007D48, 0x000FAA, 0x007D50, 0x007D51, 0x03EA88,
-    0x000FAB, 0x007D58, 0x007D59, 0x03EAC8, 0x007D5A, 0x03EAD0, 0x03EAD1, 0x1F5688,
-    0x000FAC, 0x007D60, 0x007D61, 0x03EB08, 0x007D62, 0x03EB10, 0x03EB11, 0x1F5888,
-    0x007D63, 0x03EB18, 0x03EB19, 0x1F58C8, 0x03EB1A, 0x1F58D0, 0x1F58D1, 0xFAC688,
-};
-static const uint32_t compress4[16] = {
-    0x000000, 0x000008, 0x00001A, 0x000688, 0x00002C, 0x000B08, 0x000B1A, 0x02C688,
-    0x00003E, 0x000F88, 0x000F9A, 0x03E688, 0x000FAC, 0x03EB08, 0x03EB1A, 0xFAC688,
-};
-
-VI_INLINE __m256i unpack_perm(uint32_t packed)
-{
-    return _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)packed),
-                                              _mm256_setr_epi32(0, 3, 6, 9, 12, 15, 18, 21)),
-                            _mm256_set1_epi32(7));
-}
-
-/* Store the selected lanes of v packed at dst; returns how many.  A full
- * 8-wide store: the junk past the selected lanes is overwritten by the
- * next outputs (see EMIT_POLAR). */
-VI_INLINE int compress_store_ps(float *dst, __m256 v, int mask)
-{
-    _mm256_storeu_ps(dst, _mm256_permutevar8x32_ps(v, unpack_perm(compress8[mask])));
-    return vi_popcount32((unsigned)mask);
-}
-
-VI_INLINE int compress_store_pd(double *dst, __m256d v, int mask)
-{
-    __m256 p = _mm256_permutevar8x32_ps(_mm256_castpd_ps(v), unpack_perm(compress4[mask]));
-    _mm256_storeu_pd(dst, _mm256_castps_pd(p));
-    return vi_popcount32((unsigned)mask);
-}
-
-/* One compacted row (the accepted candidates in lane order, NV vectors)
- * to the output: straight into `out` while the whole row fits below `end`
- * (each store spills junk past its values; the next overwrites it), else
- * through a buffer. */
-#define EMIT_ROW(T, NV, STORE, v, m, pos, skip, end, out)                    \
-    do {                                                                     \
-        if (*(pos) >= (skip) && *(pos) + VI_LANES <= (end)) {                \
-            T *d_ = (out) + (*(pos) - (skip));                               \
-            for (int k_ = 0; k_ < (NV); k_++) d_ += STORE(d_, (v)[k_], (m)[k_]); \
-            *(pos) = (skip) + (size_t)(d_ - (out));                          \
-        } else {                                                             \
-            T tmp_[VI_LANES + 8], *d_ = tmp_;                                \
-            for (int k_ = 0; k_ < (NV); k_++) d_ += STORE(d_, (v)[k_], (m)[k_]); \
-            VI_EMIT_COMPACTED(tmp_, d_ - tmp_, (pos), (skip), (end), (out)); \
-        }                                                                    \
-    } while (0)
-
-/* ---- the wedge lanes ------------------------------------------------------ */
-
-/* The 64-bit lanes of quarter q (lanes 4q..4q+3) selected by the 4-bit m. */
-VI_INLINE __m256i quarter_mask(unsigned m)
-{
-    const __m256i bit = _mm256_setr_epi64x(1, 2, 4, 8);
-    return _mm256_cmpeq_epi64(_mm256_and_si256(_mm256_set1_epi64x((long long)m), bit), bit);
-}
-
-/* One draw of the wedge lanes of quarter q selected by m (4 bits); the
- * others keep their state.  The draw is in the low dword of each lane. */
-VI_INLINE __m256i wedge_draw_quarter(vi_lanes *W, int q, unsigned m)
-{
-    __m256i s = _mm256_loadu_si256((const __m256i *)(W->state + 4 * q));
-    __m256i inc = _mm256_loadu_si256((const __m256i *)(W->inc + 4 * q));
-    __m256i next = _mm256_add_epi64(mul64(s, mul64_const(VI_PCG32_MULT)), inc);
-    _mm256_storeu_si256((__m256i *)(W->state + 4 * q), _mm256_blendv_epi8(s, next, quarter_mask(m)));
-    return pcg_out64(s);
-}
-
-/* One draw of the wedge lanes 8h..8h+7 selected by m (8 bits), packed. */
-VI_INLINE __m256i wedge_draw32(vi_lanes *W, int h, unsigned m)
-{
-    __m256 a = _mm256_castsi256_ps(wedge_draw_quarter(W, 2 * h, m & 15u));
-    __m256 b = _mm256_castsi256_ps(wedge_draw_quarter(W, 2 * h + 1, m >> 4));
-    return _mm256_permute4x64_epi64(_mm256_castps_si256(_mm256_shuffle_ps(a, b, 0x88)), 0xD8);
-}
-
-/* Two draws of the wedge lanes of quarter q in m: w = first << 32 | second. */
-VI_INLINE __m256i wedge_draw64(vi_lanes *W, int q, unsigned m)
-{
-    __m256i first = _mm256_slli_epi64(wedge_draw_quarter(W, q, m), 32);
-    return _mm256_blend_epi32(first, wedge_draw_quarter(W, q, m), 0x55);
-}
-
-/* ---- the ziggurat ----------------------------------------------------------- */
-
-/* The candidates of lanes 8h..8h+7 that failed the fast test: wedge tests
- * lane-wise, the tail beyond r (rare) through the scalar slow path.
- * Returns the accepted lanes. */
-VI_INLINE unsigned slow_part_f32(vi_lanes *W, int h, unsigned fast, __m256i d, __m256 *x)
-{
-    __m256i k = _mm256_and_si256(d, _mm256_set1_epi32(127));
-    unsigned layer0 = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(
-        _mm256_cmpeq_epi32(k, _mm256_setzero_si256())));
-    unsigned tail = ~fast & layer0 & 0xFFu, wedge = ~fast & ~layer0 & 0xFFu, ok = fast | tail;
-    if (wedge) {
-        __m256 f0 = _mm256_i32gather_ps(vi_zig_f_f32, k, 4);
-        __m256 f1 = _mm256_i32gather_ps(vi_zig_f_f32 + 1, k, 4);
-        __m256 y = _mm256_add_ps(f0, _mm256_mul_ps(unit_f32(wedge_draw32(W, h, wedge)), _mm256_sub_ps(f1, f0)));
-        __m256 bound = _mm256_mul_ps(_mm256_mul_ps(*x, *x), _mm256_set1_ps(-0.5f));
-        ok |= wedge & (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(log_ps(y), bound, _CMP_LT_OQ));
-    }
-    if (tail) {
-        float mag[8];
-        _mm256_storeu_ps(mag, *x);
-        for (unsigned m = tail; m; m &= m - 1) vi_zig_slow_f32(W, 8 * h + vi_ctz32(m), 0, &mag[vi_ctz32(m)]);
-        *x = _mm256_loadu_ps(mag);
-    }
-    return ok;
-}
-
-VI_INLINE unsigned slow_part_f64(vi_lanes *W, int q, unsigned fast, __m256i w, __m256d *x)
-{
-    __m256i k = _mm256_and_si256(w, _mm256_set1_epi64x(127));
-    unsigned layer0 = (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(
-        _mm256_cmpeq_epi64(k, _mm256_setzero_si256())));
-    unsigned tail = ~fast & layer0 & 0xFu, wedge = ~fast & ~layer0 & 0xFu, ok = fast | tail;
-    if (wedge) {
-        __m256d f0 = _mm256_i64gather_pd(vi_zig_f_f64, k, 8);
-        __m256d f1 = _mm256_i64gather_pd(vi_zig_f_f64 + 1, k, 8);
-        __m256d u = unit_f64(_mm256_srli_epi64(wedge_draw64(W, q, wedge), 11));
-        __m256d y = _mm256_add_pd(f0, _mm256_mul_pd(u, _mm256_sub_pd(f1, f0)));
-        __m256d bound = _mm256_mul_pd(_mm256_mul_pd(*x, *x), _mm256_set1_pd(-0.5));
-        ok |= wedge & (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(log_pd(y), bound, _CMP_LT_OQ));
-    }
-    if (tail) {
-        double mag[4];
-        _mm256_storeu_pd(mag, *x);
-        for (unsigned m = tail; m; m &= m - 1) vi_zig_slow_f64(W, 4 * q + vi_ctz32(m), 0, &mag[vi_ctz32(m)]);
-        *x = _mm256_loadu_pd(mag);
-    }
-    return ok;
-}
-
-static void normal_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p)
-{
-    const __m256 mean = _mm256_set1_ps(p->mean_f), stddev = _mm256_set1_ps(p->stddev_f);
-    const __m256 lo = _mm256_set1_ps(p->lo_f), hi = _mm256_set1_ps(p->hi_f);
-    const __m256i seven = _mm256_set1_epi32(127), sign = _mm256_set1_epi32((int)0x80000000u);
-    size_t pos = 0, end = skip + n;
-    vi_lanes W;
-    chains C;
-    vi_wedge_lanes(L, &W);
-    chains_init(&C, L);
-    for (;;) {
-        /* four rows per chain step, row c from chain c, two halves each */
-        __m256 x[4][2];
-        __m256i d[4][2];
-        unsigned fast[4][2];
-        for (int c = 0; c < 4; c++)
-            for (int h = 0; h < 2; h++) {
-                d[c][h] = draw32(&C, c, h);
-                __m256i k = _mm256_and_si256(d[c][h], seven);
-                x[c][h] = _mm256_mul_ps(unit_f32(d[c][h]), _mm256_i32gather_ps(vi_zig_x_f32, k, 4));
-                fast[c][h] = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(
-                    x[c][h], _mm256_i32gather_ps(vi_zig_x_f32 + 1, k, 4), _CMP_LT_OQ));
-            }
-        chains_step(&C);
-        for (int c = 0; c < 4; c++) {
-            __m256 v[2];
-            int keep[2];
-            for (int h = 0; h < 2; h++) {
-                unsigned ok = fast[c][h] == 0xFFu ? 0xFFu : slow_part_f32(&W, h, fast[c][h], d[c][h], &x[c][h]);
-                __m256 z = _mm256_castsi256_ps(_mm256_xor_si256(_mm256_castps_si256(x[c][h]),
-                    _mm256_and_si256(_mm256_slli_epi32(d[c][h], 24), sign)));
-                v[h] = _mm256_add_ps(mean, _mm256_mul_ps(stddev, z));
-                __m256 in = _mm256_and_ps(_mm256_cmp_ps(lo, v[h], _CMP_LE_OQ), _mm256_cmp_ps(v[h], hi, _CMP_LE_OQ));
-                keep[h] = (int)(ok & (unsigned)_mm256_movemask_ps(in));
-            }
-            EMIT_ROW(float, 2, compress_store_ps, v, keep, &pos, skip, end, out);
-            if (pos >= end) return;
-        }
-    }
-}
-
 /* 64 bits per candidate, lanes 4q..4q+3: w = first << 32 | second from
  * chains (c, c+1). */
 VI_INLINE __m256i draw64(const chains *C, int c, int q)
@@ -473,142 +267,178 @@ VI_INLINE __m256i draw64(const chains *C, int c, int q)
     return _mm256_blend_epi32(first, pcg_out64(C->s[c + 1][q]), 0x55);
 }
 
+/* The main candidates of each row in the vector unit; the positions needing
+ * a fixup are finished afterwards by the scalar reference's fixups. */
+
+static void normal_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p)
+{
+    const __m256 mean = _mm256_set1_ps(p->mean_f), stddev = _mm256_set1_ps(p->stddev_f);
+    const __m256 lo = _mm256_set1_ps(p->lo_f), hi = _mm256_set1_ps(p->hi_f);
+    const __m256i layer = _mm256_set1_epi32(127), sign = _mm256_set1_epi32((int)0x80000000u);
+    fix_rows F;
+    uint32_t words[VI_BLOCK], pos[VI_BLOCK];
+    F.first = skip / VI_LANES;
+#define ZIG_ROW(c, v) do {                                                   \
+        size_t row_ = t_ + (c);                                              \
+        unsigned ok_ = 0;                                                    \
+        for (int h_ = 0; h_ < 2; h_++) {                                     \
+            __m256i d_ = draw32(&C, (c), h_), k_ = _mm256_and_si256(d_, layer); \
+            __m256 x_ = _mm256_mul_ps(unit_f32(d_), _mm256_i32gather_ps(vi_zig_x_f32, k_, 4)); \
+            __m256 fast_ = _mm256_cmp_ps(x_, _mm256_i32gather_ps(vi_zig_x_f32 + 1, k_, 4), _CMP_LT_OQ); \
+            __m256 z_ = _mm256_castsi256_ps(_mm256_xor_si256(_mm256_castps_si256(x_), \
+                _mm256_and_si256(_mm256_slli_epi32(d_, 24), sign)));          \
+            __m256 val_ = _mm256_add_ps(mean, _mm256_mul_ps(stddev, z_));      \
+            __m256 in_ = _mm256_and_ps(_mm256_cmp_ps(lo, val_, _CMP_LE_OQ), _mm256_cmp_ps(val_, hi, _CMP_LE_OQ)); \
+            (v).h[h_] = val_;                                                  \
+            ok_ |= (unsigned)_mm256_movemask_ps(_mm256_and_ps(fast_, in_)) << (8 * h_); \
+            if (row_ < t_end_)                                               \
+                _mm256_storeu_si256((__m256i *)(words + (row_ - F.first) * VI_LANES + 8 * h_), d_); \
+        }                                                                    \
+        if (row_ < t_end_) F.need[row_ - F.first] = (uint16_t)(~ok_ & row_range(row_, skip, end_)); \
+    } while (0)
+    VI_ROW_LOOP(float, vec2f, STORE_PS2, 4, ZIG_ROW);
+    size_t count = fix_list(&F, (skip + n + VI_LANES - 1) / VI_LANES - F.first, pos);
+    for (size_t i = 0; i < count; i++)
+        out[pos[i] - skip] = vi_zig_fixup_f32(L->key, pos[i], words[pos[i] - F.first * VI_LANES], p);
+}
+
 static void normal_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p)
 {
     const __m256d mean = _mm256_set1_pd(p->mean), stddev = _mm256_set1_pd(p->stddev);
     const __m256d lo = _mm256_set1_pd(p->lo), hi = _mm256_set1_pd(p->hi);
-    const __m256i seven = _mm256_set1_epi64x(127), sign = _mm256_set1_epi64x((long long)(UINT64_C(1) << 63));
-    size_t pos = 0, end = skip + n;
-    vi_lanes W;
-    chains C;
-    vi_wedge_lanes(L, &W);
-    chains_init(&C, L);
-    for (;;) {
-        /* two rows per chain step, row r from chains (2r, 2r+1), four quarters each */
-        __m256d x[2][4];
-        __m256i w[2][4];
-        unsigned fast[2][4];
-        for (int r = 0; r < 2; r++)
-            for (int q = 0; q < 4; q++) {
-                w[r][q] = draw64(&C, 2 * r, q);
-                __m256i k = _mm256_and_si256(w[r][q], seven);
-                x[r][q] = _mm256_mul_pd(unit_f64(_mm256_srli_epi64(w[r][q], 11)),
-                                        _mm256_i64gather_pd(vi_zig_x_f64, k, 8));
-                fast[r][q] = (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(
-                    x[r][q], _mm256_i64gather_pd(vi_zig_x_f64 + 1, k, 8), _CMP_LT_OQ));
-            }
-        chains_step(&C);
-        for (int r = 0; r < 2; r++) {
-            __m256d v[4];
-            int keep[4];
-            for (int q = 0; q < 4; q++) {
-                unsigned ok = fast[r][q] == 0xFu ? 0xFu : slow_part_f64(&W, q, fast[r][q], w[r][q], &x[r][q]);
-                __m256d z = _mm256_castsi256_pd(_mm256_xor_si256(_mm256_castpd_si256(x[r][q]),
-                    _mm256_and_si256(_mm256_slli_epi64(w[r][q], 56), sign)));
-                v[q] = _mm256_add_pd(mean, _mm256_mul_pd(stddev, z));
-                __m256d in = _mm256_and_pd(_mm256_cmp_pd(lo, v[q], _CMP_LE_OQ), _mm256_cmp_pd(v[q], hi, _CMP_LE_OQ));
-                keep[q] = (int)(ok & (unsigned)_mm256_movemask_pd(in));
-            }
-            EMIT_ROW(double, 4, compress_store_pd, v, keep, &pos, skip, end, out);
-            if (pos >= end) return;
-        }
-    }
+    const __m256i layer = _mm256_set1_epi64x(127), sign = _mm256_set1_epi64x((long long)(UINT64_C(1) << 63));
+    fix_rows F;
+    uint64_t words[VI_BLOCK];
+    uint32_t pos[VI_BLOCK];
+    F.first = skip / VI_LANES;
+#define ZIG64_ROW(c, v) do {                                                 \
+        size_t row_ = t_ + (c);                                              \
+        unsigned ok_ = 0;                                                    \
+        for (int q_ = 0; q_ < 4; q_++) {                                     \
+            __m256i w_ = draw64(&C, 2 * (c), q_), k_ = _mm256_and_si256(w_, layer); \
+            __m256d x_ = _mm256_mul_pd(unit_f64(_mm256_srli_epi64(w_, 11)),  \
+                                       _mm256_i64gather_pd(vi_zig_x_f64, k_, 8)); \
+            __m256d fast_ = _mm256_cmp_pd(x_, _mm256_i64gather_pd(vi_zig_x_f64 + 1, k_, 8), _CMP_LT_OQ); \
+            __m256d z_ = _mm256_castsi256_pd(_mm256_xor_si256(_mm256_castpd_si256(x_), \
+                _mm256_and_si256(_mm256_slli_epi64(w_, 56), sign)));          \
+            __m256d val_ = _mm256_add_pd(mean, _mm256_mul_pd(stddev, z_));     \
+            __m256d in_ = _mm256_and_pd(_mm256_cmp_pd(lo, val_, _CMP_LE_OQ), _mm256_cmp_pd(val_, hi, _CMP_LE_OQ)); \
+            (v).q[q_] = val_;                                                  \
+            ok_ |= (unsigned)_mm256_movemask_pd(_mm256_and_pd(fast_, in_)) << (4 * q_); \
+            if (row_ < t_end_)                                               \
+                _mm256_storeu_si256((__m256i *)(words + (row_ - F.first) * VI_LANES + 4 * q_), w_); \
+        }                                                                    \
+        if (row_ < t_end_) F.need[row_ - F.first] = (uint16_t)(~ok_ & row_range(row_, skip, end_)); \
+    } while (0)
+    VI_ROW_LOOP(double, vec4d, STORE_PD4, 2, ZIG64_ROW);
+    size_t count = fix_list(&F, (skip + n + VI_LANES - 1) / VI_LANES - F.first, pos);
+    for (size_t i = 0; i < count; i++)
+        out[pos[i] - skip] = vi_zig_fixup_f64(L->key, pos[i], words[pos[i] - F.first * VI_LANES], p);
 }
 
 /* ---- uniform and exponential rejection (docs/stream.md 5.3, 5.4) ---------- */
 
-/* float32: two draws per candidate, two rows per chain step (row r from
- * chains 2r, 2r+1), two halves per row. */
-#define REJECTION_F32(NAME, CANDIDATE)                                       \
-static void NAME(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p) \
-{                                                                            \
-    const __m256 lo = _mm256_set1_ps(p->lo_f), hi = _mm256_set1_ps(p->hi_f); \
-    const __m256 base = _mm256_set1_ps(p->base_f), step = _mm256_set1_ps(p->step_f); \
-    const __m256 width = _mm256_set1_ps(p->width_f), mean = _mm256_set1_ps(p->mean_f); \
-    const __m256 scale = _mm256_set1_ps(p->scale_f), shift = _mm256_set1_ps(p->shift_f); \
-    const __m256 half = _mm256_set1_ps(0.5f);                                \
-    size_t pos = 0, end = skip + n;                                          \
-    chains C;                                                                \
-    chains_init(&C, L);                                                      \
-    for (;;) {                                                               \
-        __m256 v[2][2];                                                      \
-        int keep[2][2];                                                      \
-        for (int r = 0; r < 2; r++)                                          \
-            for (int h = 0; h < 2; h++) {                                    \
-                __m256i d1 = draw32(&C, 2 * r, h), d2 = draw32(&C, 2 * r + 1, h); \
-                __m256 in_;                                                  \
-                CANDIDATE(d1, d2, v[r][h], in_);                             \
-                keep[r][h] = _mm256_movemask_ps(in_);                        \
-            }                                                                \
-        chains_step(&C);                                                     \
-        for (int r = 0; r < 2; r++) {                                        \
-            EMIT_ROW(float, 2, compress_store_ps, v[r], keep[r], &pos, skip, end, out); \
-            if (pos >= end) return;                                          \
-        }                                                                    \
-    }                                                                        \
+typedef struct { __m256 lo, hi, base, step, width, mean, scale, shift; } rej_ps;
+typedef struct { __m256d lo, hi, base, step, width, mean, scale, shift; } rej_pd;
+
+VI_INLINE void rej_ps_load(rej_ps *K, const vi_params *p)
+{
+    K->lo = _mm256_set1_ps(p->lo_f); K->hi = _mm256_set1_ps(p->hi_f);
+    K->base = _mm256_set1_ps(p->base_f); K->step = _mm256_set1_ps(p->step_f);
+    K->width = _mm256_set1_ps(p->width_f); K->mean = _mm256_set1_ps(p->mean_f);
+    K->scale = _mm256_set1_ps(p->scale_f); K->shift = _mm256_set1_ps(p->shift_f);
 }
 
-/* float64: four draws per candidate (w1 from chains 0, 1; w2 from 2, 3),
- * one row per chain step, four quarters per row. */
-#define REJECTION_F64(NAME, CANDIDATE)                                       \
-static void NAME(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p) \
-{                                                                            \
-    const __m256d lo = _mm256_set1_pd(p->lo), hi = _mm256_set1_pd(p->hi);   \
-    const __m256d base = _mm256_set1_pd(p->base), step = _mm256_set1_pd(p->step); \
-    const __m256d width = _mm256_set1_pd(p->width), mean = _mm256_set1_pd(p->mean); \
-    const __m256d scale = _mm256_set1_pd(p->scale), shift = _mm256_set1_pd(p->shift); \
-    const __m256d half = _mm256_set1_pd(0.5);                                \
-    size_t pos = 0, end = skip + n;                                          \
-    chains C;                                                                \
-    chains_init(&C, L);                                                      \
-    for (;;) {                                                               \
-        __m256d v[4];                                                        \
-        int keep[4];                                                         \
-        for (int q = 0; q < 4; q++) {                                        \
-            __m256i w1 = draw64(&C, 0, q), w2 = draw64(&C, 2, q);            \
-            __m256d in_;                                                     \
-            CANDIDATE(w1, w2, v[q], in_);                                    \
-            keep[q] = _mm256_movemask_pd(in_);                               \
-        }                                                                    \
-        chains_step(&C);                                                     \
-        EMIT_ROW(double, 4, compress_store_pd, v, keep, &pos, skip, end, out); \
-        if (pos >= end) return;                                              \
-    }                                                                        \
+VI_INLINE void rej_pd_load(rej_pd *K, const vi_params *p)
+{
+    K->lo = _mm256_set1_pd(p->lo); K->hi = _mm256_set1_pd(p->hi);
+    K->base = _mm256_set1_pd(p->base); K->step = _mm256_set1_pd(p->step);
+    K->width = _mm256_set1_pd(p->width); K->mean = _mm256_set1_pd(p->mean);
+    K->scale = _mm256_set1_pd(p->scale); K->shift = _mm256_set1_pd(p->shift);
 }
 
-/* VT: the vector type; S: its intrinsic suffix (ps, pd).  keep_ is a
- * comparison mask (all-ones lanes). */
-#define FLAT_CANDIDATE(VT, S, UNIT1, OPEN2, LOG, NEG, v_, keep_)             \
-    do {                                                                     \
-        VT x_ = _mm256_min_##S(_mm256_add_##S(lo, _mm256_mul_##S(UNIT1, width)), hi); \
-        VT z_ = _mm256_mul_##S(_mm256_sub_##S(x_, mean), scale);             \
-        VT q_ = _mm256_mul_##S(_mm256_sub_##S(_mm256_mul_##S(z_, z_), shift), half); \
-        VT e_ = NEG(LOG(OPEN2));                                             \
-        (void)base; (void)step;                                              \
-        v_ = x_;                                                             \
-        keep_ = _mm256_cmp_##S(q_, e_, _CMP_LT_OQ);                          \
-    } while (0)
-#define TAIL_CANDIDATE(VT, S, OPEN1, OPEN2, LOG, NEG, v_, keep_)             \
-    do {                                                                     \
-        VT t_ = _mm256_mul_##S(NEG(LOG(OPEN1)), scale);                      \
-        VT x_ = _mm256_add_##S(base, _mm256_mul_##S(step, t_));              \
-        VT d_ = _mm256_add_##S(t_, shift);                                   \
-        VT e_ = NEG(LOG(OPEN2));                                             \
-        (void)width; (void)mean;                                             \
-        v_ = x_;                                                             \
-        keep_ = _mm256_and_##S(_mm256_cmp_##S(_mm256_mul_##S(_mm256_mul_##S(d_, d_), half), e_, _CMP_LT_OQ), \
-                _mm256_and_##S(_mm256_cmp_##S(lo, x_, _CMP_LE_OQ), _mm256_cmp_##S(x_, hi, _CMP_LE_OQ))); \
-    } while (0)
+/* vi_flat_* / vi_tail_* lane-wise: the candidate *v and the accepted lanes
+ * (a movemask). */
+VI_INLINE unsigned flat_ps(const rej_ps *K, __m256i d1, __m256i d2, __m256 *v)
+{
+    __m256 x = _mm256_min_ps(_mm256_add_ps(K->lo, _mm256_mul_ps(unit_f32(d1), K->width)), K->hi);
+    __m256 z = _mm256_mul_ps(_mm256_sub_ps(x, K->mean), K->scale);
+    __m256 q = _mm256_mul_ps(_mm256_sub_ps(_mm256_mul_ps(z, z), K->shift), _mm256_set1_ps(0.5f));
+    *v = x;
+    return (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(q, neg_ps(log_ps(open_ps(d2))), _CMP_LT_OQ));
+}
 
-#define FLAT_F32(d1, d2, v_, keep_) FLAT_CANDIDATE(__m256, ps, unit_f32(d1), open_ps(d2), log_ps, neg_ps, v_, keep_)
-#define TAIL_F32(d1, d2, v_, keep_) TAIL_CANDIDATE(__m256, ps, open_ps(d1), open_ps(d2), log_ps, neg_ps, v_, keep_)
-#define FLAT_F64(w1, w2, v_, keep_) \
-    FLAT_CANDIDATE(__m256d, pd, unit_f64(_mm256_srli_epi64(w1, 11)), open_pd(w2), log_pd, neg_pd, v_, keep_)
-#define TAIL_F64(w1, w2, v_, keep_) TAIL_CANDIDATE(__m256d, pd, open_pd(w1), open_pd(w2), log_pd, neg_pd, v_, keep_)
-REJECTION_F32(normal_flat_f32, FLAT_F32)
-REJECTION_F32(normal_tail_f32, TAIL_F32)
-REJECTION_F64(normal_flat_f64, FLAT_F64)
-REJECTION_F64(normal_tail_f64, TAIL_F64)
+VI_INLINE unsigned tail_ps(const rej_ps *K, __m256i d1, __m256i d2, __m256 *v)
+{
+    __m256 t = _mm256_mul_ps(neg_ps(log_ps(open_ps(d1))), K->scale);
+    __m256 x = _mm256_add_ps(K->base, _mm256_mul_ps(K->step, t));
+    __m256 d = _mm256_add_ps(t, K->shift);
+    __m256 e = neg_ps(log_ps(open_ps(d2)));
+    *v = x;
+    __m256 ok = _mm256_and_ps(_mm256_cmp_ps(_mm256_mul_ps(_mm256_mul_ps(d, d), _mm256_set1_ps(0.5f)), e, _CMP_LT_OQ),
+                              _mm256_and_ps(_mm256_cmp_ps(K->lo, x, _CMP_LE_OQ), _mm256_cmp_ps(x, K->hi, _CMP_LE_OQ)));
+    return (unsigned)_mm256_movemask_ps(ok);
+}
+
+VI_INLINE unsigned flat_pd(const rej_pd *K, __m256i w1, __m256i w2, __m256d *v)
+{
+    __m256d x = _mm256_min_pd(_mm256_add_pd(K->lo, _mm256_mul_pd(unit_f64(_mm256_srli_epi64(w1, 11)), K->width)), K->hi);
+    __m256d z = _mm256_mul_pd(_mm256_sub_pd(x, K->mean), K->scale);
+    __m256d q = _mm256_mul_pd(_mm256_sub_pd(_mm256_mul_pd(z, z), K->shift), _mm256_set1_pd(0.5));
+    *v = x;
+    return (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(q, neg_pd(log_pd(open_pd(w2))), _CMP_LT_OQ));
+}
+
+VI_INLINE unsigned tail_pd(const rej_pd *K, __m256i w1, __m256i w2, __m256d *v)
+{
+    __m256d t = _mm256_mul_pd(neg_pd(log_pd(open_pd(w1))), K->scale);
+    __m256d x = _mm256_add_pd(K->base, _mm256_mul_pd(K->step, t));
+    __m256d d = _mm256_add_pd(t, K->shift);
+    __m256d e = neg_pd(log_pd(open_pd(w2)));
+    *v = x;
+    __m256d ok = _mm256_and_pd(_mm256_cmp_pd(_mm256_mul_pd(_mm256_mul_pd(d, d), _mm256_set1_pd(0.5)), e, _CMP_LT_OQ),
+                               _mm256_and_pd(_mm256_cmp_pd(K->lo, x, _CMP_LE_OQ), _mm256_cmp_pd(x, K->hi, _CMP_LE_OQ)));
+    return (unsigned)_mm256_movemask_pd(ok);
+}
+
+/* float32: row c of a chain step from chains 2c, 2c+1, two halves;
+ * float64: one row per step, words from chains (0, 1) and (2, 3), four
+ * quarters. */
+#define CANDIDATE_ROW_PS(CANDIDATE, c, v) do {                               \
+        size_t row_ = t_ + (c);                                              \
+        unsigned ok_ = 0;                                                    \
+        for (int h_ = 0; h_ < 2; h_++)                                       \
+            ok_ |= CANDIDATE(&K, draw32(&C, 2 * (c), h_), draw32(&C, 2 * (c) + 1, h_), &(v).h[h_]) << (8 * h_); \
+        if (row_ < t_end_) F.need[row_ - F.first] = (uint16_t)(~ok_ & row_range(row_, skip, end_)); \
+    } while (0)
+#define CANDIDATE_ROW_PD(CANDIDATE, c, v) do {                               \
+        size_t row_ = t_ + (c);                                              \
+        unsigned ok_ = 0;                                                    \
+        for (int q_ = 0; q_ < 4; q_++)                                       \
+            ok_ |= CANDIDATE(&K, draw64(&C, 0, q_), draw64(&C, 2, q_), &(v).q[q_]) << (4 * q_); \
+        if (row_ < t_end_) F.need[row_ - F.first] = (uint16_t)(~ok_ & row_range(row_, skip, end_)); \
+    } while (0)
+#define FLAT_ROW_PS(c, v) CANDIDATE_ROW_PS(flat_ps, c, v)
+#define TAIL_ROW_PS(c, v) CANDIDATE_ROW_PS(tail_ps, c, v)
+#define FLAT_ROW_PD(c, v) CANDIDATE_ROW_PD(flat_pd, c, v)
+#define TAIL_ROW_PD(c, v) CANDIDATE_ROW_PD(tail_pd, c, v)
+
+#define CANDIDATE_KERNEL(NAME, T, VEC, STORE, R, KT, LOAD, ROW, FIXUP)       \
+static void NAME(vi_lanes *L, size_t skip, size_t n, T *out, const vi_params *p) \
+{                                                                            \
+    KT K;                                                                    \
+    fix_rows F;                                                              \
+    uint32_t pos[VI_BLOCK];                                                  \
+    LOAD(&K, p);                                                             \
+    F.first = skip / VI_LANES;                                               \
+    VI_ROW_LOOP(T, VEC, STORE, R, ROW);                                      \
+    size_t count = fix_list(&F, (skip + n + VI_LANES - 1) / VI_LANES - F.first, pos); \
+    for (size_t i = 0; i < count; i++) out[pos[i] - skip] = FIXUP(L->key, pos[i], p); \
+}
+CANDIDATE_KERNEL(normal_flat_f32, float, vec2f, STORE_PS2, 2, rej_ps, rej_ps_load, FLAT_ROW_PS, vi_flat_fixup_f32)
+CANDIDATE_KERNEL(normal_tail_f32, float, vec2f, STORE_PS2, 2, rej_ps, rej_ps_load, TAIL_ROW_PS, vi_tail_fixup_f32)
+CANDIDATE_KERNEL(normal_flat_f64, double, vec4d, STORE_PD4, 1, rej_pd, rej_pd_load, FLAT_ROW_PD, vi_flat_fixup_f64)
+CANDIDATE_KERNEL(normal_tail_f64, double, vec4d, STORE_PD4, 1, rej_pd, rej_pd_load, TAIL_ROW_PD, vi_tail_fixup_f64)
 
 /* ---- float16 / bfloat16 ---------------------------------------------------- */
 

@@ -33,6 +33,16 @@ VI_INLINE __m512i lcg(__m512i s, __m512i mult, __m512i plus)
     return _mm512_add_epi64(_mm512_mullo_epi64(s, mult), plus);
 }
 
+/* SplitMix64's finalizer (vi_mix64), eight lanes at a time. */
+VI_INLINE __m512i mix64(__m512i z)
+{
+    z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 30)),
+                           _mm512_set1_epi64((long long)UINT64_C(0xBF58476D1CE4E5B9)));
+    z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 27)),
+                           _mm512_set1_epi64((long long)UINT64_C(0x94D049BB133111EB)));
+    return _mm512_xor_si512(z, _mm512_srli_epi64(z, 31));
+}
+
 /* Chains at draws 0..3 from the lanes' current state. */
 VI_INLINE void chains_init(chains *C, const vi_lanes *L)
 {
@@ -199,6 +209,8 @@ VI_INLINE void emit_row_f64(const __m512d x[2], const __mmask8 keep[2], size_t *
     VI_EMIT_COMPACTED(tmp, n0 + n1, pos, skip, end, out);
 }
 
+/* ---- the normal family (docs/stream.md 5) ---------------------------------- */
+
 /* vi_log_f32 and vi_log_f64, lane-wise: the same operations in the same
  * order, so every lane rounds as the scalar reference does. */
 VI_INLINE __m512 log_ps(__m512 s)
@@ -267,8 +279,6 @@ VI_INLINE __m512d neg_pd(__m512d x)
                                                 _mm512_set1_epi64((long long)(UINT64_C(1) << 63))));
 }
 
-/* ---- ziggurat tables in registers ------------------------------------------ */
-
 /* A 128-entry table held in registers: the gathers this replaces are
  * microcoded and cost several times more than two-register permutes
  * (which read the low index bits only) and blends on the higher bits. */
@@ -305,138 +315,6 @@ VI_INLINE __m512d table128_pd_lookup(const table128_pd *T, __m512i k, const __mm
     return _mm512_mask_blend_pd(bits[2], v[0], v[1]);
 }
 
-/* ---- the wedge lanes ------------------------------------------------------ */
-
-/* One draw of the wedge lanes of half h (lanes 8h .. 8h+7) selected by m;
- * the others keep their state.  The draw is in the low dword of each lane. */
-VI_INLINE __m512i wedge_draw_half(vi_lanes *W, int h, __mmask8 m)
-{
-    __m512i s = _mm512_loadu_si512((const void *)(W->state + 8 * h));
-    __m512i next = lcg(s, _mm512_set1_epi64((long long)VI_PCG32_MULT),
-                       _mm512_loadu_si512((const void *)(W->inc + 8 * h)));
-    _mm512_storeu_si512((void *)(W->state + 8 * h), _mm512_mask_mov_epi64(s, m, next));
-    return pcg_out64(s);
-}
-
-/* One draw of the wedge lanes in m, 16 outputs in lane order. */
-VI_INLINE __m512i wedge_draw32(vi_lanes *W, __mmask16 m)
-{
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14,
-                                           16, 18, 20, 22, 24, 26, 28, 30);
-    __m512i a = wedge_draw_half(W, 0, (__mmask8)m), b = wedge_draw_half(W, 1, (__mmask8)(m >> 8));
-    return _mm512_permutex2var_epi32(a, even, b);
-}
-
-/* Two draws of the wedge lanes of half h in m: w = first << 32 | second. */
-VI_INLINE __m512i wedge_draw64(vi_lanes *W, int h, __mmask8 m)
-{
-    __m512i first = _mm512_slli_epi64(wedge_draw_half(W, h, m), 32);
-    return _mm512_mask_blend_epi32(0x5555, first, wedge_draw_half(W, h, m));
-}
-
-/* The tail candidates of one row (mask `tail`, layer 0, rare: about one in
- * 2000) through the scalar slow path, which never rejects. */
-VI_INLINE __m512 tail_lanes_f32(vi_lanes *W, __mmask16 tail, __m512 x)
-{
-    float mag[VI_LANES];
-    _mm512_storeu_ps(mag, x);
-    for (unsigned m = tail; m; m &= m - 1) vi_zig_slow_f32(W, vi_ctz32(m), 0, &mag[vi_ctz32(m)]);
-    return _mm512_loadu_ps(mag);
-}
-
-VI_INLINE __m512d tail_lanes_f64(vi_lanes *W, int first_lane, __mmask8 tail, __m512d x)
-{
-    double mag[8];
-    _mm512_storeu_pd(mag, x);
-    for (unsigned m = tail; m; m &= m - 1)
-        vi_zig_slow_f64(W, first_lane + vi_ctz32(m), 0, &mag[vi_ctz32(m)]);
-    return _mm512_loadu_pd(mag);
-}
-
-/* The row's candidates that failed the fast test (~fast): wedge tests in
- * the vector unit, one wedge draw per wedge lane; returns the accepted. */
-typedef struct { table128_ps f0, f1; } heights_ps;   /* F[k], F[k + 1] */
-typedef struct { table128_pd f0, f1; } heights_pd;
-
-VI_INLINE __mmask16 slow_row_f32(vi_lanes *W, const heights_ps *F, __mmask16 fast, __m512i d, __m512 *x)
-{
-    __m512i k = _mm512_and_si512(d, _mm512_set1_epi32(127));
-    __mmask16 tail = (__mmask16)~fast & _mm512_cmpeq_epi32_mask(k, _mm512_setzero_si512());
-    __mmask16 wedge = (__mmask16)~fast & (__mmask16)~tail, ok = fast | tail;
-    if (wedge) {
-        __mmask16 m5 = _mm512_test_epi32_mask(k, _mm512_set1_epi32(32));
-        __mmask16 m6 = _mm512_test_epi32_mask(k, _mm512_set1_epi32(64));
-        __m512 f0 = table128_ps_lookup(&F->f0, k, m5, m6);
-        __m512 f1 = table128_ps_lookup(&F->f1, k, m5, m6);
-        __m512 y = _mm512_add_ps(f0, _mm512_mul_ps(unit_f32(wedge_draw32(W, wedge)), _mm512_sub_ps(f1, f0)));
-        __m512 bound = _mm512_mul_ps(_mm512_mul_ps(*x, *x), _mm512_set1_ps(-0.5f));
-        ok |= wedge & _mm512_cmp_ps_mask(log_ps(y), bound, _CMP_LT_OQ);
-    }
-    if (tail) *x = tail_lanes_f32(W, tail, *x);
-    return ok;
-}
-
-VI_INLINE __mmask8 slow_half_f64(vi_lanes *W, const heights_pd *F, int h, __mmask8 fast,
-                                 __m512i w, const __mmask8 bits[3], __m512d *x)
-{
-    __m512i k = _mm512_and_si512(w, _mm512_set1_epi64(127));
-    __mmask8 tail = (__mmask8)~fast & _mm512_cmpeq_epi64_mask(k, _mm512_setzero_si512());
-    __mmask8 wedge = (__mmask8)~fast & (__mmask8)~tail, ok = fast | tail;
-    if (wedge) {
-        __m512d f0 = table128_pd_lookup(&F->f0, k, bits);
-        __m512d f1 = table128_pd_lookup(&F->f1, k, bits);
-        __m512d u = unit_f64(_mm512_srli_epi64(wedge_draw64(W, h, wedge), 11));
-        __m512d y = _mm512_add_pd(f0, _mm512_mul_pd(u, _mm512_sub_pd(f1, f0)));
-        __m512d bound = _mm512_mul_pd(_mm512_mul_pd(*x, *x), _mm512_set1_pd(-0.5));
-        ok |= wedge & _mm512_cmp_pd_mask(log_pd(y), bound, _CMP_LT_OQ);
-    }
-    if (tail) *x = tail_lanes_f64(W, 8 * h, tail, *x);
-    return ok;
-}
-
-/* ---- the ziggurat ----------------------------------------------------------- */
-
-static void normal_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p)
-{
-    const __m512 mean = _mm512_set1_ps(p->mean_f), stddev = _mm512_set1_ps(p->stddev_f);
-    const __m512 lo = _mm512_set1_ps(p->lo_f), hi = _mm512_set1_ps(p->hi_f);
-    const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
-    const __m512i b5 = _mm512_set1_epi32(32), b6 = _mm512_set1_epi32(64);
-    table128_ps edges, nexts;           /* X[k], X[k + 1] */
-    table128_ps_load(&edges, vi_zig_x_f32);
-    table128_ps_load(&nexts, vi_zig_x_f32 + 1);
-    heights_ps F;
-    table128_ps_load(&F.f0, vi_zig_f_f32);
-    table128_ps_load(&F.f1, vi_zig_f_f32 + 1);
-    size_t pos = 0, end = skip + n;
-    vi_lanes W;
-    chains C;
-    vi_wedge_lanes(L, &W);
-    chains_init(&C, L);
-    for (;;) {
-        /* four rows per chain step, row c from chain c */
-        __m512 x[4];
-        __m512i d[4];
-        __mmask16 fast[4];
-        for (int c = 0; c < 4; c++) {
-            d[c] = draw32(&C, c);
-            __mmask16 m5 = _mm512_test_epi32_mask(d[c], b5), m6 = _mm512_test_epi32_mask(d[c], b6);
-            x[c] = _mm512_mul_ps(unit_f32(d[c]), table128_ps_lookup(&edges, d[c], m5, m6));
-            fast[c] = _mm512_cmp_ps_mask(x[c], table128_ps_lookup(&nexts, d[c], m5, m6), _CMP_LT_OQ);
-        }
-        chains_step(&C);
-        for (int c = 0; c < 4; c++) {
-            __mmask16 ok = fast[c] == 0xFFFF ? fast[c] : slow_row_f32(&W, &F, fast[c], d[c], &x[c]);
-            __m512 z = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(x[c]),
-                _mm512_and_si512(_mm512_slli_epi32(d[c], 24), sign)));
-            __m512 v = _mm512_add_ps(mean, _mm512_mul_ps(stddev, z));
-            __mmask16 keep = ok & _mm512_cmp_ps_mask(lo, v, _CMP_LE_OQ) & _mm512_cmp_ps_mask(v, hi, _CMP_LE_OQ);
-            emit_row_f32(v, keep, &pos, skip, end, out);
-            if (pos >= end) return;
-        }
-    }
-}
-
 /* 64 bits per candidate: w = first << 32 | second from chains (c, c+1). */
 VI_INLINE __m512i draw64(const chains *C, int c, int h)
 {
@@ -444,144 +322,462 @@ VI_INLINE __m512i draw64(const chains *C, int c, int h)
     return _mm512_mask_blend_epi32(0x5555, first, pcg_out64(C->s[c + 1][h]));
 }
 
+/* ---- fixups: the positions whose main candidate is not accepted at once ---- */
+
+/* The retry generators of 16 positions (lanes 0-7 in s[0], 8-15 in s[1]),
+ * seeded as vi_retry_generator does. */
+typedef struct { __m512i s[2], inc[2]; } retry16;
+
+VI_INLINE void retry_seed8(__m512i *s, __m512i *inc, uint64_t key, __m256i pos)
+{
+    const __m512i k = _mm512_set1_epi64((long long)key), golden = _mm512_set1_epi64((long long)VI_GOLDEN);
+    __m512i j1 = _mm512_add_epi64(_mm512_slli_epi64(_mm512_cvtepu32_epi64(pos), 1),
+                                  _mm512_set1_epi64(VI_RETRY_FIRST));
+    __m512i j2 = _mm512_add_epi64(j1, _mm512_set1_epi64(1));
+    __m512i initstate = mix64(_mm512_add_epi64(k, _mm512_mullo_epi64(j1, golden)));
+    __m512i initseq = mix64(_mm512_add_epi64(k, _mm512_mullo_epi64(j2, golden)));
+    *inc = _mm512_or_si512(_mm512_slli_epi64(initseq, 1), _mm512_set1_epi64(1));
+    *s = lcg(_mm512_add_epi64(*inc, initstate), _mm512_set1_epi64((long long)VI_PCG32_MULT), *inc);
+}
+
+VI_INLINE void retry16_seed(retry16 *R, uint64_t key, __m512i pos)
+{
+    retry_seed8(&R->s[0], &R->inc[0], key, _mm512_castsi512_si256(pos));
+    retry_seed8(&R->s[1], &R->inc[1], key, _mm512_extracti64x4_epi64(pos, 1));
+}
+
+/* The next draw of the generators in m (packed in lane order; the others
+ * are not stepped and their outputs are junk). */
+VI_INLINE __m512i retry16_next(retry16 *R, __mmask16 m)
+{
+    const __m512i a = _mm512_set1_epi64((long long)VI_PCG32_MULT);
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    __m512i o0 = R->s[0], o1 = R->s[1];
+    R->s[0] = _mm512_mask_mov_epi64(o0, (__mmask8)m, lcg(o0, a, R->inc[0]));
+    R->s[1] = _mm512_mask_mov_epi64(o1, (__mmask8)(m >> 8), lcg(o1, a, R->inc[1]));
+    return _mm512_permutex2var_epi32(pcg_out64(o0), even, pcg_out64(o1));
+}
+
+/* Eight positions' generators for float64 (64-bit lanes match positions). */
+typedef struct { __m512i s, inc; } retry8;
+
+VI_INLINE __m512i retry8_next32(retry8 *R, __mmask8 m)   /* draw in the low dword */
+{
+    __m512i o = R->s;
+    R->s = _mm512_mask_mov_epi64(o, m, lcg(o, _mm512_set1_epi64((long long)VI_PCG32_MULT), R->inc));
+    return pcg_out64(o);
+}
+
+VI_INLINE __m512i retry8_word(retry8 *R, __mmask8 m)      /* first << 32 | second */
+{
+    __m512i first = _mm512_slli_epi64(retry8_next32(R, m), 32);
+    return _mm512_mask_blend_epi32(0x5555, first, retry8_next32(R, m));
+}
+
+/* The tail steps (layer 0 beyond r, rare) of the lanes in m, in scalar
+ * code on the same generators. */
+VI_INLINE __m512 retry16_tail_f32(retry16 *R, __mmask16 m, __m512 x)
+{
+    uint64_t s[VI_LANES], inc[VI_LANES];
+    float mag[VI_LANES];
+    for (int h = 0; h < 2; h++) {
+        _mm512_storeu_si512((void *)(s + 8 * h), R->s[h]);
+        _mm512_storeu_si512((void *)(inc + 8 * h), R->inc[h]);
+    }
+    _mm512_storeu_ps(mag, x);
+    for (unsigned b = m; b; b &= b - 1) {
+        int l = vi_ctz32(b);
+        vi_pcg32 g = { s[l], inc[l] };
+        vi_zig_slow_f32(&g, 0, &mag[l]);
+        s[l] = g.state;
+    }
+    for (int h = 0; h < 2; h++) R->s[h] = _mm512_loadu_si512((const void *)(s + 8 * h));
+    return _mm512_loadu_ps(mag);
+}
+
+VI_INLINE __m512d retry8_tail_f64(retry8 *R, __mmask8 m, __m512d x)
+{
+    uint64_t s[8], inc[8];
+    double mag[8];
+    _mm512_storeu_si512((void *)s, R->s);
+    _mm512_storeu_si512((void *)inc, R->inc);
+    _mm512_storeu_pd(mag, x);
+    for (unsigned b = m; b; b &= b - 1) {
+        int l = vi_ctz32(b);
+        vi_pcg32 g = { s[l], inc[l] };
+        vi_zig_slow_f64(&g, 0, &mag[l]);
+        s[l] = g.state;
+    }
+    R->s = _mm512_loadu_si512((const void *)s);
+    return _mm512_loadu_pd(mag);
+}
+
+/* ---- the ziggurat ----------------------------------------------------------- */
+
+typedef struct { table128_ps x0, x1, f0, f1; } zig_ps;   /* X[k], X[k+1], F[k], F[k+1] */
+typedef struct { table128_pd x0, x1, f0, f1; } zig_pd;
+
+VI_INLINE void zig_ps_load(zig_ps *Z)
+{
+    table128_ps_load(&Z->x0, vi_zig_x_f32);
+    table128_ps_load(&Z->x1, vi_zig_x_f32 + 1);
+    table128_ps_load(&Z->f0, vi_zig_f_f32);
+    table128_ps_load(&Z->f1, vi_zig_f_f32 + 1);
+}
+
+VI_INLINE void zig_pd_load(zig_pd *Z)
+{
+    table128_pd_load(&Z->x0, vi_zig_x_f64);
+    table128_pd_load(&Z->x1, vi_zig_x_f64 + 1);
+    table128_pd_load(&Z->f0, vi_zig_f_f64);
+    table128_pd_load(&Z->f1, vi_zig_f_f64 + 1);
+}
+
+/* Refill the free lanes of 16 in-flight fixups from the list (positions
+ * pos[*next ..], main words word[*next ..]) once at least half are free or
+ * the list is ending: seeding costs the same for 1 lane as for 16.  Returns
+ * the lanes loaded. */
+VI_INLINE __mmask16 refill16(retry16 *R, __m512i *at, __m512i *g, __mmask16 active, uint64_t key,
+                             const uint32_t *pos, const uint32_t *word, size_t count, size_t *next)
+{
+    __mmask16 free = (__mmask16)~active;
+    int nfree = vi_popcount32(free);
+    size_t left = count - *next;
+    if (left == 0 || (nfree < 8 && left >= (size_t)nfree)) return 0;
+    if (left < (size_t)nfree) {                       /* the lowest `left` free lanes */
+        unsigned m = free, keep = 0;
+        for (size_t j = 0; j < left; j++) { keep |= m & (0u - m); m &= m - 1; }
+        free = (__mmask16)keep;
+        nfree = (int)left;
+    }
+    __mmask16 avail = (__mmask16)(nfree >= 16 ? 0xFFFF : (1u << nfree) - 1u);
+    *at = _mm512_mask_expand_epi32(*at, free, _mm512_maskz_loadu_epi32(avail, pos + *next));
+    if (word) *g = _mm512_mask_expand_epi32(*g, free, _mm512_maskz_loadu_epi32(avail, word + *next));
+    *next += (size_t)nfree;
+    retry16 fresh;
+    retry16_seed(&fresh, key, *at);
+    R->s[0] = _mm512_mask_mov_epi64(R->s[0], (__mmask8)free, fresh.s[0]);
+    R->s[1] = _mm512_mask_mov_epi64(R->s[1], (__mmask8)(free >> 8), fresh.s[1]);
+    R->inc[0] = _mm512_mask_mov_epi64(R->inc[0], (__mmask8)free, fresh.inc[0]);
+    R->inc[1] = _mm512_mask_mov_epi64(R->inc[1], (__mmask8)(free >> 8), fresh.inc[1]);
+    return free;
+}
+
+/* The fixups of the list, 16 in flight: each lane runs vi_zig_fixup_f32,
+ * a finished lane takes the next position. */
+static void zig_fixups_f32(uint64_t key, const uint32_t *pos, const uint32_t *word, size_t count,
+                           const zig_ps *Z, const vi_params *p, float *out, size_t skip)
+{
+    const __m512 mean = _mm512_set1_ps(p->mean_f), stddev = _mm512_set1_ps(p->stddev_f);
+    const __m512 lo = _mm512_set1_ps(p->lo_f), hi = _mm512_set1_ps(p->hi_f);
+    const __m512i sign = _mm512_set1_epi32((int)0x80000000u), layer = _mm512_set1_epi32(127);
+    const __m512i base = _mm512_set1_epi32((int)skip);
+    retry16 R = { { _mm512_setzero_si512(), _mm512_setzero_si512() },
+                  { _mm512_setzero_si512(), _mm512_setzero_si512() } };
+    __m512i at = _mm512_setzero_si512(), g = _mm512_setzero_si512();
+    size_t next = 0;
+    for (__mmask16 active = 0;;) {
+        active |= refill16(&R, &at, &g, active, key, pos, word, count, &next);
+        if (!active) return;
+        __mmask16 b5 = _mm512_test_epi32_mask(g, _mm512_set1_epi32(32));
+        __mmask16 b6 = _mm512_test_epi32_mask(g, _mm512_set1_epi32(64));
+        __m512 x = _mm512_mul_ps(unit_f32(g), table128_ps_lookup(&Z->x0, g, b5, b6));
+        __mmask16 ok = _mm512_cmp_ps_mask(x, table128_ps_lookup(&Z->x1, g, b5, b6), _CMP_LT_OQ);
+        /* No branch on which lanes take the wedge test: in flight, some
+         * lane almost always does, and a mispredicted branch costs more
+         * than the test. */
+        __mmask16 slow = active & (__mmask16)~ok;
+        __mmask16 tail = slow & _mm512_cmpeq_epi32_mask(_mm512_and_si512(g, layer), _mm512_setzero_si512());
+        __mmask16 wedge = slow & (__mmask16)~tail;
+        __m512 u = unit_f32(retry16_next(&R, wedge));
+        __m512 f0 = table128_ps_lookup(&Z->f0, g, b5, b6);
+        __m512 y = _mm512_add_ps(f0, _mm512_mul_ps(u, _mm512_sub_ps(table128_ps_lookup(&Z->f1, g, b5, b6), f0)));
+        __m512 bound = _mm512_mul_ps(_mm512_mul_ps(x, x), _mm512_set1_ps(-0.5f));
+        ok |= wedge & _mm512_cmp_ps_mask(log_ps(y), bound, _CMP_LT_OQ);
+        if (tail) {
+            x = retry16_tail_f32(&R, tail, x);
+            ok |= tail;
+        }
+        __m512 z = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(x),
+            _mm512_and_si512(_mm512_slli_epi32(g, 24), sign)));
+        __m512 v = _mm512_add_ps(mean, _mm512_mul_ps(stddev, z));
+        __mmask16 done = active & ok & _mm512_cmp_ps_mask(lo, v, _CMP_LE_OQ) & _mm512_cmp_ps_mask(v, hi, _CMP_LE_OQ);
+        _mm512_mask_i32scatter_ps(out, done, _mm512_sub_epi32(at, base), v, 4);
+        active &= (__mmask16)~done;
+        g = retry16_next(&R, active);
+    }
+}
+
+static void normal_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p)
+{
+    const __m512 mean = _mm512_set1_ps(p->mean_f), stddev = _mm512_set1_ps(p->stddev_f);
+    const __m512 lo = _mm512_set1_ps(p->lo_f), hi = _mm512_set1_ps(p->hi_f);
+    const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
+    const __m512i b5 = _mm512_set1_epi32(32), b6 = _mm512_set1_epi32(64);
+    const uint64_t key = L->key;
+    zig_ps Z;
+    zig_ps_load(&Z);
+    fix_rows F;
+    uint32_t words[VI_BLOCK], pos[VI_BLOCK + VI_LANES], listed[VI_BLOCK + VI_LANES];
+    F.first = skip / VI_LANES;
+#define ZIG_ROW(c, v) do {                                                   \
+        size_t row_ = t_ + (c);                                              \
+        __m512i d_ = draw32(&C, (c));                                        \
+        __mmask16 m5_ = _mm512_test_epi32_mask(d_, b5), m6_ = _mm512_test_epi32_mask(d_, b6); \
+        __m512 x_ = _mm512_mul_ps(unit_f32(d_), table128_ps_lookup(&Z.x0, d_, m5_, m6_)); \
+        __mmask16 ok_ = _mm512_cmp_ps_mask(x_, table128_ps_lookup(&Z.x1, d_, m5_, m6_), _CMP_LT_OQ); \
+        __m512 z_ = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(x_), \
+            _mm512_and_si512(_mm512_slli_epi32(d_, 24), sign)));              \
+        (v) = _mm512_add_ps(mean, _mm512_mul_ps(stddev, z_));                \
+        ok_ &= _mm512_cmp_ps_mask(lo, (v), _CMP_LE_OQ) & _mm512_cmp_ps_mask((v), hi, _CMP_LE_OQ); \
+        if (row_ < t_end_) {                                                 \
+            F.need[row_ - F.first] = (uint16_t)(~ok_ & row_range(row_, skip, end_)); \
+            _mm512_storeu_si512((void *)(words + (row_ - F.first) * VI_LANES), d_); \
+        }                                                                    \
+    } while (0)
+    VI_ROW_LOOP(float, __m512, STORE_PS, 4, ZIG_ROW);
+    size_t rows = (skip + n + VI_LANES - 1) / VI_LANES - F.first;
+    size_t count = fix_list(&F, rows, pos);
+    for (size_t i = 0; i < count; i++) listed[i] = words[pos[i] - F.first * VI_LANES];
+    zig_fixups_f32(key, pos, listed, count, &Z, p, out, skip);
+}
+
+/* 8 positions at a time (64-bit lanes), as zig_fixups_f32. */
+static void zig_fixups_f64(uint64_t key, const uint32_t *pos, const uint64_t *word, size_t count,
+                           const zig_pd *Z, const vi_params *p, double *out, size_t skip)
+{
+    const __m512d mean = _mm512_set1_pd(p->mean), stddev = _mm512_set1_pd(p->stddev);
+    const __m512d lo = _mm512_set1_pd(p->lo), hi = _mm512_set1_pd(p->hi);
+    const __m512i sign = _mm512_set1_epi64((long long)(UINT64_C(1) << 63)), layer = _mm512_set1_epi64(127);
+    for (size_t i = 0; i < count; i += 8) {
+        __mmask8 live = count - i >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (count - i)) - 1u);
+        __m256i at = _mm256_maskz_loadu_epi32(live, pos + i);
+        __m512i g = _mm512_maskz_loadu_epi64(live, word + i);
+        retry8 R;
+        retry_seed8(&R.s, &R.inc, key, at);
+        __m512d result = _mm512_setzero_pd();
+        for (__mmask8 pending = live;;) {
+            __mmask8 bits[3];
+            for (int b = 0; b < 3; b++) bits[b] = _mm512_test_epi64_mask(g, _mm512_set1_epi64(16 << b));
+            __m512d x = _mm512_mul_pd(unit_f64(_mm512_srli_epi64(g, 11)), table128_pd_lookup(&Z->x0, g, bits));
+            __mmask8 ok = _mm512_cmp_pd_mask(x, table128_pd_lookup(&Z->x1, g, bits), _CMP_LT_OQ);
+            __mmask8 slow = pending & (__mmask8)~ok;
+            if (slow) {
+                __mmask8 tail = slow & _mm512_cmpeq_epi64_mask(_mm512_and_si512(g, layer), _mm512_setzero_si512());
+                __mmask8 wedge = slow & (__mmask8)~tail;
+                if (wedge) {
+                    __m512d u = unit_f64(_mm512_srli_epi64(retry8_word(&R, wedge), 11));
+                    __m512d f0 = table128_pd_lookup(&Z->f0, g, bits);
+                    __m512d y = _mm512_add_pd(f0, _mm512_mul_pd(u, _mm512_sub_pd(table128_pd_lookup(&Z->f1, g, bits), f0)));
+                    __m512d bound = _mm512_mul_pd(_mm512_mul_pd(x, x), _mm512_set1_pd(-0.5));
+                    ok |= wedge & _mm512_cmp_pd_mask(log_pd(y), bound, _CMP_LT_OQ);
+                }
+                if (tail) {
+                    x = retry8_tail_f64(&R, tail, x);
+                    ok |= tail;
+                }
+            }
+            __m512d z = _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(x),
+                _mm512_and_si512(_mm512_slli_epi64(g, 56), sign)));
+            __m512d v = _mm512_add_pd(mean, _mm512_mul_pd(stddev, z));
+            __mmask8 done = pending & ok & _mm512_cmp_pd_mask(lo, v, _CMP_LE_OQ) & _mm512_cmp_pd_mask(v, hi, _CMP_LE_OQ);
+            result = _mm512_mask_mov_pd(result, done, v);
+            pending &= (__mmask8)~done;
+            if (!pending) break;
+            g = retry8_word(&R, pending);
+        }
+        _mm512_mask_i32scatter_pd(out, live, _mm256_sub_epi32(at, _mm256_set1_epi32((int)skip)), result, 8);
+    }
+}
+
 static void normal_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p)
 {
     const __m512d mean = _mm512_set1_pd(p->mean), stddev = _mm512_set1_pd(p->stddev);
     const __m512d lo = _mm512_set1_pd(p->lo), hi = _mm512_set1_pd(p->hi);
     const __m512i sign = _mm512_set1_epi64((long long)(UINT64_C(1) << 63));
-    table128_pd edges, nexts;           /* X[k], X[k + 1] */
-    table128_pd_load(&edges, vi_zig_x_f64);
-    table128_pd_load(&nexts, vi_zig_x_f64 + 1);
-    heights_pd F;
-    table128_pd_load(&F.f0, vi_zig_f_f64);
-    table128_pd_load(&F.f1, vi_zig_f_f64 + 1);
-    size_t pos = 0, end = skip + n;
-    vi_lanes W;
-    chains C;
-    vi_wedge_lanes(L, &W);
-    chains_init(&C, L);
-    for (;;) {
-        /* two rows per chain step, row r from chains (2r, 2r+1); two
-         * vectors per row (lanes 0-7, 8-15) */
-        __m512d x[2][2];
-        __m512i w[2][2];
-        __mmask8 fast[2][2], bits[2][2][3];
-        for (int r = 0; r < 2; r++)
-            for (int h = 0; h < 2; h++) {
-                w[r][h] = draw64(&C, 2 * r, h);
-                for (int b = 0; b < 3; b++)
-                    bits[r][h][b] = _mm512_test_epi64_mask(w[r][h], _mm512_set1_epi64(16 << b));
-                x[r][h] = _mm512_mul_pd(unit_f64(_mm512_srli_epi64(w[r][h], 11)),
-                                        table128_pd_lookup(&edges, w[r][h], bits[r][h]));
-                fast[r][h] = _mm512_cmp_pd_mask(x[r][h], table128_pd_lookup(&nexts, w[r][h], bits[r][h]),
-                                                _CMP_LT_OQ);
-            }
-        chains_step(&C);
-        for (int r = 0; r < 2; r++) {
-            __m512d v[2];
-            __mmask8 keep[2];
-            for (int h = 0; h < 2; h++) {
-                __mmask8 ok = fast[r][h] == 0xFF ? fast[r][h]
-                                                 : slow_half_f64(&W, &F, h, fast[r][h], w[r][h], bits[r][h], &x[r][h]);
-                __m512d z = _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(x[r][h]),
-                    _mm512_and_si512(_mm512_slli_epi64(w[r][h], 56), sign)));
-                v[h] = _mm512_add_pd(mean, _mm512_mul_pd(stddev, z));
-                keep[h] = ok & _mm512_cmp_pd_mask(lo, v[h], _CMP_LE_OQ) & _mm512_cmp_pd_mask(v[h], hi, _CMP_LE_OQ);
-            }
-            emit_row_f64(v, keep, &pos, skip, end, out);
-            if (pos >= end) return;
-        }
-    }
+    const uint64_t key = L->key;
+    zig_pd Z;
+    zig_pd_load(&Z);
+    fix_rows F;
+    uint64_t words[VI_BLOCK], listed[VI_BLOCK];
+    uint32_t pos[VI_BLOCK];
+    F.first = skip / VI_LANES;
+#define ZIG64_ROW(c, v) do {                                                 \
+        size_t row_ = t_ + (c);                                              \
+        unsigned ok_ = 0;                                                    \
+        for (int h_ = 0; h_ < 2; h_++) {                                     \
+            __m512i w_ = draw64(&C, 2 * (c), h_);                            \
+            __mmask8 bits_[3];                                               \
+            for (int b_ = 0; b_ < 3; b_++)                                   \
+                bits_[b_] = _mm512_test_epi64_mask(w_, _mm512_set1_epi64(16 << b_)); \
+            __m512d x_ = _mm512_mul_pd(unit_f64(_mm512_srli_epi64(w_, 11)),  \
+                                       table128_pd_lookup(&Z.x0, w_, bits_)); \
+            __mmask8 fast_ = _mm512_cmp_pd_mask(x_, table128_pd_lookup(&Z.x1, w_, bits_), _CMP_LT_OQ); \
+            __m512d z_ = _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(x_), \
+                _mm512_and_si512(_mm512_slli_epi64(w_, 56), sign)));          \
+            (v).h[h_] = _mm512_add_pd(mean, _mm512_mul_pd(stddev, z_));      \
+            fast_ &= _mm512_cmp_pd_mask(lo, (v).h[h_], _CMP_LE_OQ) & _mm512_cmp_pd_mask((v).h[h_], hi, _CMP_LE_OQ); \
+            ok_ |= (unsigned)fast_ << (8 * h_);                              \
+            if (row_ < t_end_)                                               \
+                _mm512_storeu_si512((void *)(words + (row_ - F.first) * VI_LANES + 8 * h_), w_); \
+        }                                                                    \
+        if (row_ < t_end_)                                                   \
+            F.need[row_ - F.first] = (uint16_t)(~ok_ & row_range(row_, skip, end_)); \
+    } while (0)
+    VI_ROW_LOOP(double, vec2d, STORE_PD2, 2, ZIG64_ROW);
+    size_t rows = (skip + n + VI_LANES - 1) / VI_LANES - F.first;
+    size_t count = fix_list(&F, rows, pos);
+    for (size_t i = 0; i < count; i++) listed[i] = words[pos[i] - F.first * VI_LANES];
+    zig_fixups_f64(key, pos, listed, count, &Z, p, out, skip);
 }
 
 /* ---- uniform and exponential rejection (docs/stream.md 5.3, 5.4) ---------- */
 
-/* float32: two draws per candidate, two rows per chain step (row r from
- * chains 2r, 2r+1). */
-#define REJECTION_F32(NAME, CANDIDATE)                                       \
-static void NAME(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p) \
-{                                                                            \
-    const __m512 lo = _mm512_set1_ps(p->lo_f), hi = _mm512_set1_ps(p->hi_f); \
-    const __m512 base = _mm512_set1_ps(p->base_f), step = _mm512_set1_ps(p->step_f); \
-    const __m512 width = _mm512_set1_ps(p->width_f), mean = _mm512_set1_ps(p->mean_f); \
-    const __m512 scale = _mm512_set1_ps(p->scale_f), shift = _mm512_set1_ps(p->shift_f); \
-    const __m512 half = _mm512_set1_ps(0.5f);                                \
-    size_t pos = 0, end = skip + n;                                          \
-    chains C;                                                                \
-    chains_init(&C, L);                                                      \
-    for (;;) {                                                               \
-        __m512 v[2];                                                         \
-        __mmask16 keep[2];                                                   \
-        for (int r = 0; r < 2; r++) {                                        \
-            __m512i d1 = draw32(&C, 2 * r), d2 = draw32(&C, 2 * r + 1);      \
-            CANDIDATE(d1, d2, v[r], keep[r]);                                \
-        }                                                                    \
-        chains_step(&C);                                                     \
-        for (int r = 0; r < 2; r++) {                                        \
-            emit_row_f32(v[r], keep[r], &pos, skip, end, out);               \
-            if (pos >= end) return;                                          \
-        }                                                                    \
-    }                                                                        \
+typedef struct { __m512 lo, hi, base, step, width, mean, scale, shift; } rej_ps;
+typedef struct { __m512d lo, hi, base, step, width, mean, scale, shift; } rej_pd;
+
+VI_INLINE void rej_ps_load(rej_ps *K, const vi_params *p)
+{
+    K->lo = _mm512_set1_ps(p->lo_f); K->hi = _mm512_set1_ps(p->hi_f);
+    K->base = _mm512_set1_ps(p->base_f); K->step = _mm512_set1_ps(p->step_f);
+    K->width = _mm512_set1_ps(p->width_f); K->mean = _mm512_set1_ps(p->mean_f);
+    K->scale = _mm512_set1_ps(p->scale_f); K->shift = _mm512_set1_ps(p->shift_f);
 }
 
-/* float64: four draws per candidate (w1 from chains 0, 1; w2 from 2, 3),
- * one row per chain step, two vectors per row. */
-#define REJECTION_F64(NAME, CANDIDATE)                                       \
-static void NAME(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p) \
-{                                                                            \
-    const __m512d lo = _mm512_set1_pd(p->lo), hi = _mm512_set1_pd(p->hi);   \
-    const __m512d base = _mm512_set1_pd(p->base), step = _mm512_set1_pd(p->step); \
-    const __m512d width = _mm512_set1_pd(p->width), mean = _mm512_set1_pd(p->mean); \
-    const __m512d scale = _mm512_set1_pd(p->scale), shift = _mm512_set1_pd(p->shift); \
-    const __m512d half = _mm512_set1_pd(0.5);                                \
-    size_t pos = 0, end = skip + n;                                          \
-    chains C;                                                                \
-    chains_init(&C, L);                                                      \
-    for (;;) {                                                               \
-        __m512d v[2];                                                        \
-        __mmask8 keep[2];                                                    \
-        for (int h = 0; h < 2; h++) {                                        \
-            __m512i w1 = draw64(&C, 0, h), w2 = draw64(&C, 2, h);            \
-            CANDIDATE(w1, w2, v[h], keep[h]);                                \
-        }                                                                    \
-        chains_step(&C);                                                     \
-        emit_row_f64(v, keep, &pos, skip, end, out);                         \
-        if (pos >= end) return;                                              \
-    }                                                                        \
+VI_INLINE void rej_pd_load(rej_pd *K, const vi_params *p)
+{
+    K->lo = _mm512_set1_pd(p->lo); K->hi = _mm512_set1_pd(p->hi);
+    K->base = _mm512_set1_pd(p->base); K->step = _mm512_set1_pd(p->step);
+    K->width = _mm512_set1_pd(p->width); K->mean = _mm512_set1_pd(p->mean);
+    K->scale = _mm512_set1_pd(p->scale); K->shift = _mm512_set1_pd(p->shift);
 }
 
-/* VT: the vector type; S: its intrinsic suffix (ps, pd). */
-#define FLAT_CANDIDATE(VT, S, UNIT1, OPEN2, LOG, NEG, v_, keep_)             \
-    do {                                                                     \
-        VT x_ = _mm512_min_##S(_mm512_add_##S(lo, _mm512_mul_##S(UNIT1, width)), hi); \
-        VT z_ = _mm512_mul_##S(_mm512_sub_##S(x_, mean), scale);             \
-        VT q_ = _mm512_mul_##S(_mm512_sub_##S(_mm512_mul_##S(z_, z_), shift), half); \
-        VT e_ = NEG(LOG(OPEN2));                                             \
-        (void)base; (void)step;                                              \
-        v_ = x_;                                                             \
-        keep_ = _mm512_cmp_##S##_mask(q_, e_, _CMP_LT_OQ);                   \
-    } while (0)
-#define TAIL_CANDIDATE(VT, S, OPEN1, OPEN2, LOG, NEG, v_, keep_)             \
-    do {                                                                     \
-        VT t_ = _mm512_mul_##S(NEG(LOG(OPEN1)), scale);                      \
-        VT x_ = _mm512_add_##S(base, _mm512_mul_##S(step, t_));              \
-        VT d_ = _mm512_add_##S(t_, shift);                                   \
-        VT e_ = NEG(LOG(OPEN2));                                             \
-        (void)width; (void)mean;                                             \
-        v_ = x_;                                                             \
-        keep_ = _mm512_cmp_##S##_mask(_mm512_mul_##S(_mm512_mul_##S(d_, d_), half), e_, _CMP_LT_OQ) \
-              & _mm512_cmp_##S##_mask(lo, x_, _CMP_LE_OQ) & _mm512_cmp_##S##_mask(x_, hi, _CMP_LE_OQ); \
-    } while (0)
+/* vi_flat_f32 / vi_tail_f32 / _f64 lane-wise: the candidate *v of draws
+ * (d1, d2) (float64: words w1, w2) and whether it is accepted. */
+VI_INLINE __mmask16 flat_ps(const rej_ps *K, __m512i d1, __m512i d2, __m512 *v)
+{
+    __m512 x = _mm512_min_ps(_mm512_add_ps(K->lo, _mm512_mul_ps(unit_f32(d1), K->width)), K->hi);
+    __m512 z = _mm512_mul_ps(_mm512_sub_ps(x, K->mean), K->scale);
+    __m512 q = _mm512_mul_ps(_mm512_sub_ps(_mm512_mul_ps(z, z), K->shift), _mm512_set1_ps(0.5f));
+    *v = x;
+    return _mm512_cmp_ps_mask(q, neg_ps(log_ps(open_ps(d2))), _CMP_LT_OQ);
+}
 
-#define FLAT_F32(d1, d2, v_, keep_) FLAT_CANDIDATE(__m512, ps, unit_f32(d1), open_ps(d2), log_ps, neg_ps, v_, keep_)
-#define TAIL_F32(d1, d2, v_, keep_) TAIL_CANDIDATE(__m512, ps, open_ps(d1), open_ps(d2), log_ps, neg_ps, v_, keep_)
-#define FLAT_F64(w1, w2, v_, keep_) \
-    FLAT_CANDIDATE(__m512d, pd, unit_f64(_mm512_srli_epi64(w1, 11)), open_pd(w2), log_pd, neg_pd, v_, keep_)
-#define TAIL_F64(w1, w2, v_, keep_) TAIL_CANDIDATE(__m512d, pd, open_pd(w1), open_pd(w2), log_pd, neg_pd, v_, keep_)
-REJECTION_F32(normal_flat_f32, FLAT_F32)
-REJECTION_F32(normal_tail_f32, TAIL_F32)
-REJECTION_F64(normal_flat_f64, FLAT_F64)
-REJECTION_F64(normal_tail_f64, TAIL_F64)
+VI_INLINE __mmask16 tail_ps(const rej_ps *K, __m512i d1, __m512i d2, __m512 *v)
+{
+    __m512 t = _mm512_mul_ps(neg_ps(log_ps(open_ps(d1))), K->scale);
+    __m512 x = _mm512_add_ps(K->base, _mm512_mul_ps(K->step, t));
+    __m512 d = _mm512_add_ps(t, K->shift);
+    __m512 e = neg_ps(log_ps(open_ps(d2)));
+    *v = x;
+    return _mm512_cmp_ps_mask(_mm512_mul_ps(_mm512_mul_ps(d, d), _mm512_set1_ps(0.5f)), e, _CMP_LT_OQ)
+         & _mm512_cmp_ps_mask(K->lo, x, _CMP_LE_OQ) & _mm512_cmp_ps_mask(x, K->hi, _CMP_LE_OQ);
+}
+
+VI_INLINE __mmask8 flat_pd(const rej_pd *K, __m512i w1, __m512i w2, __m512d *v)
+{
+    __m512d x = _mm512_min_pd(_mm512_add_pd(K->lo, _mm512_mul_pd(unit_f64(_mm512_srli_epi64(w1, 11)), K->width)), K->hi);
+    __m512d z = _mm512_mul_pd(_mm512_sub_pd(x, K->mean), K->scale);
+    __m512d q = _mm512_mul_pd(_mm512_sub_pd(_mm512_mul_pd(z, z), K->shift), _mm512_set1_pd(0.5));
+    *v = x;
+    return _mm512_cmp_pd_mask(q, neg_pd(log_pd(open_pd(w2))), _CMP_LT_OQ);
+}
+
+VI_INLINE __mmask8 tail_pd(const rej_pd *K, __m512i w1, __m512i w2, __m512d *v)
+{
+    __m512d t = _mm512_mul_pd(neg_pd(log_pd(open_pd(w1))), K->scale);
+    __m512d x = _mm512_add_pd(K->base, _mm512_mul_pd(K->step, t));
+    __m512d d = _mm512_add_pd(t, K->shift);
+    __m512d e = neg_pd(log_pd(open_pd(w2)));
+    *v = x;
+    return _mm512_cmp_pd_mask(_mm512_mul_pd(_mm512_mul_pd(d, d), _mm512_set1_pd(0.5)), e, _CMP_LT_OQ)
+         & _mm512_cmp_pd_mask(K->lo, x, _CMP_LE_OQ) & _mm512_cmp_pd_mask(x, K->hi, _CMP_LE_OQ);
+}
+
+typedef __mmask16 (*candidate_ps)(const rej_ps *, __m512i, __m512i, __m512 *);
+typedef __mmask8 (*candidate_pd)(const rej_pd *, __m512i, __m512i, __m512d *);
+
+/* The rejected positions, 16 (float64: 8) at a time: new candidates from
+ * their retry generators until each lane has one accepted. */
+VI_INLINE void rejection_fixups_ps(uint64_t key, const fix_rows *F, size_t skip, size_t n,
+                                   const rej_ps *K, candidate_ps candidate, float *out)
+{
+    uint32_t pos[VI_BLOCK];
+    size_t count = fix_list(F, (skip + n + VI_LANES - 1) / VI_LANES - F->first, pos);
+    for (size_t i = 0; i < count; i += VI_LANES) {
+        __mmask16 live = count - i >= VI_LANES ? (__mmask16)0xFFFF : (__mmask16)((1u << (count - i)) - 1u);
+        __m512i at = _mm512_maskz_loadu_epi32(live, pos + i);
+        retry16 R;
+        retry16_seed(&R, key, at);
+        __m512 result = _mm512_setzero_ps();
+        for (__mmask16 pending = live; pending;) {
+            __m512i d1 = retry16_next(&R, pending);
+            __m512i d2 = retry16_next(&R, pending);
+            __m512 v;
+            __mmask16 ok = pending & candidate(K, d1, d2, &v);
+            result = _mm512_mask_mov_ps(result, ok, v);
+            pending &= (__mmask16)~ok;
+        }
+        _mm512_mask_i32scatter_ps(out, live, _mm512_sub_epi32(at, _mm512_set1_epi32((int)skip)), result, 4);
+    }
+}
+
+VI_INLINE void rejection_fixups_pd(uint64_t key, const fix_rows *F, size_t skip, size_t n,
+                                   const rej_pd *K, candidate_pd candidate, double *out)
+{
+    uint32_t pos[VI_BLOCK];
+    size_t count = fix_list(F, (skip + n + VI_LANES - 1) / VI_LANES - F->first, pos);
+    for (size_t i = 0; i < count; i += 8) {
+        __mmask8 live = count - i >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (count - i)) - 1u);
+        __m256i at = _mm256_maskz_loadu_epi32(live, pos + i);
+        retry8 R;
+        retry_seed8(&R.s, &R.inc, key, at);
+        __m512d result = _mm512_setzero_pd();
+        for (__mmask8 pending = live; pending;) {
+            __m512i w1 = retry8_word(&R, pending);
+            __m512i w2 = retry8_word(&R, pending);
+            __m512d v;
+            __mmask8 ok = pending & candidate(K, w1, w2, &v);
+            result = _mm512_mask_mov_pd(result, ok, v);
+            pending &= (__mmask8)~ok;
+        }
+        _mm512_mask_i32scatter_pd(out, live, _mm256_sub_epi32(at, _mm256_set1_epi32((int)skip)), result, 8);
+    }
+}
+
+/* float32: row c of a chain step from chains 2c, 2c+1; float64: one row
+ * per step, words from chains (0, 1) and (2, 3), two halves. */
+#define CANDIDATE_ROW_PS(CANDIDATE, c, v) do {                               \
+        size_t row_ = t_ + (c);                                              \
+        __mmask16 ok_ = CANDIDATE(&K, draw32(&C, 2 * (c)), draw32(&C, 2 * (c) + 1), &(v)); \
+        if (row_ < t_end_) F.need[row_ - F.first] = (uint16_t)(~ok_ & row_range(row_, skip, end_)); \
+    } while (0)
+#define CANDIDATE_ROW_PD(CANDIDATE, c, v) do {                               \
+        size_t row_ = t_ + (c);                                              \
+        unsigned ok_ = 0;                                                    \
+        for (int h_ = 0; h_ < 2; h_++)                                       \
+            ok_ |= (unsigned)CANDIDATE(&K, draw64(&C, 0, h_), draw64(&C, 2, h_), &(v).h[h_]) << (8 * h_); \
+        if (row_ < t_end_) F.need[row_ - F.first] = (uint16_t)(~ok_ & row_range(row_, skip, end_)); \
+    } while (0)
+#define FLAT_ROW_PS(c, v) CANDIDATE_ROW_PS(flat_ps, c, v)
+#define TAIL_ROW_PS(c, v) CANDIDATE_ROW_PS(tail_ps, c, v)
+#define FLAT_ROW_PD(c, v) CANDIDATE_ROW_PD(flat_pd, c, v)
+#define TAIL_ROW_PD(c, v) CANDIDATE_ROW_PD(tail_pd, c, v)
+
+#define CANDIDATE_KERNEL(NAME, T, VEC, STORE, R, KT, LOAD, ROW, CANDIDATE, FIXUPS) \
+static void NAME(vi_lanes *L, size_t skip, size_t n, T *out, const vi_params *p) \
+{                                                                            \
+    KT K;                                                                    \
+    fix_rows F;                                                              \
+    LOAD(&K, p);                                                             \
+    F.first = skip / VI_LANES;                                               \
+    VI_ROW_LOOP(T, VEC, STORE, R, ROW);                                      \
+    FIXUPS(L->key, &F, skip, n, &K, CANDIDATE, out);                         \
+}
+CANDIDATE_KERNEL(normal_flat_f32, float, __m512, STORE_PS, 2, rej_ps, rej_ps_load, FLAT_ROW_PS, flat_ps, rejection_fixups_ps)
+CANDIDATE_KERNEL(normal_tail_f32, float, __m512, STORE_PS, 2, rej_ps, rej_ps_load, TAIL_ROW_PS, tail_ps, rejection_fixups_ps)
+CANDIDATE_KERNEL(normal_flat_f64, double, vec2d, STORE_PD2, 1, rej_pd, rej_pd_load, FLAT_ROW_PD, flat_pd, rejection_fixups_pd)
+CANDIDATE_KERNEL(normal_tail_f64, double, vec2d, STORE_PD2, 1, rej_pd, rej_pd_load, TAIL_ROW_PD, tail_pd, rejection_fixups_pd)
 
 /* ---- float16 / bfloat16 ---------------------------------------------------- */
 
@@ -644,14 +840,6 @@ NARROW_KERNEL(narrow_bf16, to_bf16)
 
 /* ---- block seeding ----------------------------------------------------- */
 
-VI_INLINE __m512i mix64(__m512i z)
-{
-    z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 30)),
-                           _mm512_set1_epi64((long long)UINT64_C(0xBF58476D1CE4E5B9)));
-    z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 27)),
-                           _mm512_set1_epi64((long long)UINT64_C(0x94D049BB133111EB)));
-    return _mm512_xor_si512(z, _mm512_srli_epi64(z, 31));
-}
 
 /* vi_block_lanes, eight lanes per register: it runs once per 4096 values,
  * about 5% of a uniform fill when done one lane at a time. */

@@ -1,55 +1,204 @@
-/* vi_normal.h - the ziggurat's slow paths, shared by every kernel file.
+/* vi_normal.h - the normal family's candidates and retries (docs/stream.md 5),
+ * shared by every kernel file.
  *
- * A candidate that fails the fast test (docs/stream.md 5.2) is finished
- * here, in scalar code, on every path: it is rare (1.2 % of candidates), and
- * one definition keeps the paths' bits equal by construction. */
+ * Every block position gets exactly one value.  Its main candidate comes
+ * from its lane's draws of its row; a position whose main candidate is not
+ * accepted at once is finished by a fixup: its own retry generator supplies
+ * the draws of the candidate's slow steps and of further candidates until
+ * one is accepted.  Fixups are rare and independent of each other, so
+ * vector paths may run them in any order; the scalar definitions here are
+ * what they must reproduce. */
 #ifndef VARINIT_VI_NORMAL_H
 #define VARINIT_VI_NORMAL_H
 
 #include "vi_stream.h"
 #include "vi_ziggurat.h"
+#include "vi_kernels.h"
 
-/* The ziggurat's slow paths for a candidate of layer k with magnitude *x
- * that failed the fast test: the tail beyond r (k = 0, never rejects) or a
- * wedge test (rejects).  They read wedge lane l only. */
-VI_INLINE int vi_zig_slow_f32(vi_lanes *W, int l, unsigned k, float *x)
+/* The retry generator of block position p: srandom(sm(K_b, 2p + 33),
+ * sm(K_b, 2p + 34)), past the lanes' sm(K_b, 1..32). */
+#define VI_RETRY_FIRST 33u
+VI_INLINE void vi_retry_generator(uint64_t key, uint64_t p, vi_pcg32 *g)
+{
+    vi_pcg32_seed(g, vi_splitmix64_at(key, 2u * p + VI_RETRY_FIRST),
+                  vi_splitmix64_at(key, 2u * p + VI_RETRY_FIRST + 1u));
+}
+
+/* w = first << 32 | second of two draws: a float64 candidate's word. */
+VI_INLINE uint64_t vi_next_word64(vi_pcg32 *g)
+{
+    uint64_t first = vi_pcg32_next(g);
+    return (first << 32) | vi_pcg32_next(g);
+}
+
+VI_INLINE double vi_word_unit_f64(uint64_t w) { return (double)(w >> 11) * 0x1p-53; }
+VI_INLINE double vi_word_open_f64(uint64_t w) { return (double)((w >> 10) | 1u) * 0x1p-54; }
+
+/* ---- the ziggurat (5.2) ---------------------------------------------------- */
+
+/* The magnitude of word g and whether it passes the fast test. */
+VI_INLINE int vi_zig_fast_f32(uint32_t g, float *x)
+{
+    unsigned k = g & 127u;
+    *x = vi_unit_f32(g) * vi_zig_x_f32[k];
+    return *x < vi_zig_x_f32[k + 1];
+}
+
+VI_INLINE int vi_zig_fast_f64(uint64_t g, double *x)
+{
+    unsigned k = (unsigned)(g & 127u);
+    *x = vi_word_unit_f64(g) * vi_zig_x_f64[k];
+    return *x < vi_zig_x_f64[k + 1];
+}
+
+/* The slow steps of a candidate of layer k with magnitude *x that failed
+ * the fast test, drawing from g: the tail beyond r (k = 0, replaces *x,
+ * never rejects) or the wedge test (1 if accepted). */
+VI_INLINE int vi_zig_slow_f32(vi_pcg32 *g, unsigned k, float *x)
 {
     if (k == 0) {
         for (;;) {
-            float t = -vi_log_f32(vi_open_f32(vi_lane_next(W, l))) * VI_ZIG_R_INV_F32;
-            float e = -vi_log_f32(vi_open_f32(vi_lane_next(W, l)));
+            float t = -vi_log_f32(vi_open_f32(vi_pcg32_next(g))) * VI_ZIG_R_INV_F32;
+            float e = -vi_log_f32(vi_open_f32(vi_pcg32_next(g)));
             if (t * t < e + e) { *x = vi_zig_x_f32[1] + t; return 1; }
         }
     }
-    float u = vi_unit_f32(vi_lane_next(W, l));
-    float y = vi_zig_f_f32[k] + u * (vi_zig_f_f32[k + 1] - vi_zig_f_f32[k]);
+    float y = vi_zig_f_f32[k] + vi_unit_f32(vi_pcg32_next(g)) * (vi_zig_f_f32[k + 1] - vi_zig_f_f32[k]);
     return vi_log_f32(y) < (*x * *x) * -0.5f;
 }
 
-VI_INLINE double vi_wedge_unit_f64(vi_lanes *W, int l)
-{
-    uint32_t first = vi_lane_next(W, l);
-    return vi_unit_f64(first, vi_lane_next(W, l));
-}
-
-VI_INLINE double vi_wedge_open_f64(vi_lanes *W, int l)
-{
-    uint32_t first = vi_lane_next(W, l);
-    return vi_open_f64(first, vi_lane_next(W, l));
-}
-
-VI_INLINE int vi_zig_slow_f64(vi_lanes *W, int l, unsigned k, double *x)
+VI_INLINE int vi_zig_slow_f64(vi_pcg32 *g, unsigned k, double *x)
 {
     if (k == 0) {
         for (;;) {
-            double t = -vi_log_f64(vi_wedge_open_f64(W, l)) * VI_ZIG_R_INV_F64;
-            double e = -vi_log_f64(vi_wedge_open_f64(W, l));
+            double t = -vi_log_f64(vi_word_open_f64(vi_next_word64(g))) * VI_ZIG_R_INV_F64;
+            double e = -vi_log_f64(vi_word_open_f64(vi_next_word64(g)));
             if (t * t < e + e) { *x = vi_zig_x_f64[1] + t; return 1; }
         }
     }
-    double u = vi_wedge_unit_f64(W, l);
-    double y = vi_zig_f_f64[k] + u * (vi_zig_f_f64[k + 1] - vi_zig_f_f64[k]);
+    double y = vi_zig_f_f64[k] + vi_word_unit_f64(vi_next_word64(g)) * (vi_zig_f_f64[k + 1] - vi_zig_f_f64[k]);
     return vi_log_f64(y) < (*x * *x) * -0.5;
+}
+
+/* The value of block position p whose main candidate (word w) was not
+ * accepted at once: candidates from w, then from the retry generator,
+ * until one passes the ziggurat and lies in [lo, hi]. */
+VI_INLINE float vi_zig_fixup_f32(uint64_t key, uint64_t p, uint32_t w, const vi_params *P)
+{
+    vi_pcg32 g;
+    vi_retry_generator(key, p, &g);
+    for (;;) {
+        float x;
+        if (vi_zig_fast_f32(w, &x) || vi_zig_slow_f32(&g, w & 127u, &x)) {
+            float v = P->mean_f + P->stddev_f * ((w >> 7) & 1u ? -x : x);
+            if (P->lo_f <= v && v <= P->hi_f) return v;
+        }
+        w = vi_pcg32_next(&g);
+    }
+}
+
+VI_INLINE double vi_zig_fixup_f64(uint64_t key, uint64_t p, uint64_t w, const vi_params *P)
+{
+    vi_pcg32 g;
+    vi_retry_generator(key, p, &g);
+    for (;;) {
+        double x;
+        if (vi_zig_fast_f64(w, &x) || vi_zig_slow_f64(&g, (unsigned)(w & 127u), &x)) {
+            double v = P->mean + P->stddev * ((w >> 7) & 1u ? -x : x);
+            if (P->lo <= v && v <= P->hi) return v;
+        }
+        w = vi_next_word64(&g);
+    }
+}
+
+/* ---- uniform rejection (5.3) and exponential rejection (5.4) ----------------- */
+
+/* A candidate from draws (d1, d2) (float64: words w1, w2): 1 and *x if
+ * accepted. */
+VI_INLINE int vi_flat_f32(uint32_t d1, uint32_t d2, const vi_params *P, float *x)
+{
+    float v = P->lo_f + vi_unit_f32(d1) * P->width_f;
+    v = v > P->hi_f ? P->hi_f : v;
+    float z = (v - P->mean_f) * P->scale_f;
+    float q = (z * z - P->shift_f) * 0.5f;
+    *x = v;
+    return q < -vi_log_f32(vi_open_f32(d2));
+}
+
+VI_INLINE int vi_flat_f64(uint64_t w1, uint64_t w2, const vi_params *P, double *x)
+{
+    double v = P->lo + vi_word_unit_f64(w1) * P->width;
+    v = v > P->hi ? P->hi : v;
+    double z = (v - P->mean) * P->scale;
+    double q = (z * z - P->shift) * 0.5;
+    *x = v;
+    return q < -vi_log_f64(vi_word_open_f64(w2));
+}
+
+VI_INLINE int vi_tail_f32(uint32_t d1, uint32_t d2, const vi_params *P, float *x)
+{
+    float t = -vi_log_f32(vi_open_f32(d1)) * P->scale_f;
+    float v = P->base_f + P->step_f * t;
+    float d = t + P->shift_f;
+    *x = v;
+    return ((d * d) * 0.5f < -vi_log_f32(vi_open_f32(d2))) & (P->lo_f <= v) & (v <= P->hi_f);
+}
+
+VI_INLINE int vi_tail_f64(uint64_t w1, uint64_t w2, const vi_params *P, double *x)
+{
+    double t = -vi_log_f64(vi_word_open_f64(w1)) * P->scale;
+    double v = P->base + P->step * t;
+    double d = t + P->shift;
+    *x = v;
+    return ((d * d) * 0.5 < -vi_log_f64(vi_word_open_f64(w2))) & (P->lo <= v) & (v <= P->hi);
+}
+
+/* The value of block position p whose main candidate was rejected: new
+ * candidates from its retry generator until one is accepted. */
+#define VI_REJECTION_FIXUP(NAME, T, WORD, CANDIDATE, NEXT)                   \
+VI_INLINE T NAME(uint64_t key, uint64_t p, const vi_params *P)               \
+{                                                                            \
+    vi_pcg32 g;                                                              \
+    vi_retry_generator(key, p, &g);                                          \
+    for (;;) {                                                               \
+        T x;                                                                 \
+        WORD first = NEXT(&g);                                               \
+        if (CANDIDATE(first, NEXT(&g), P, &x)) return x;                     \
+    }                                                                        \
+}
+VI_REJECTION_FIXUP(vi_flat_fixup_f32, float, uint32_t, vi_flat_f32, vi_pcg32_next)
+VI_REJECTION_FIXUP(vi_tail_fixup_f32, float, uint32_t, vi_tail_f32, vi_pcg32_next)
+VI_REJECTION_FIXUP(vi_flat_fixup_f64, double, uint64_t, vi_flat_f64, vi_next_word64)
+VI_REJECTION_FIXUP(vi_tail_fixup_f64, double, uint64_t, vi_tail_f64, vi_next_word64)
+
+/* ---- the fixup list of a vector kernel -------------------------------------- */
+
+/* The positions of row `row` inside [skip, end), without branches. */
+VI_INLINE unsigned row_range(size_t row, size_t skip, size_t end)
+{
+    size_t r0 = row * VI_LANES;
+    size_t below = skip > r0 ? skip - r0 : 0, upto = end > r0 ? end - r0 : 0;
+    below = below < VI_LANES ? below : VI_LANES;
+    upto = upto < VI_LANES ? upto : VI_LANES;
+    return ((1u << upto) - 1u) & ~((1u << below) - 1u);
+}
+
+/* Per row of a call (from row `first`), the positions needing a fixup; the
+ * main path writes one mask per row at a fixed place (no data-dependent
+ * store addresses in the hot loop), the fixup pass lists them. */
+typedef struct {
+    size_t first;
+    uint16_t need[VI_BLOCK / VI_LANES];
+} fix_rows;
+
+/* The block positions needing a fixup, in row-major order. */
+VI_INLINE size_t fix_list(const fix_rows *F, size_t rows, uint32_t *pos)
+{
+    size_t k = 0;
+    for (size_t r = 0; r < rows; r++)
+        for (unsigned m = F->need[r]; m; m &= m - 1)
+            pos[k++] = (uint32_t)((F->first + r) * VI_LANES + (size_t)vi_ctz32(m));
+    return k;
 }
 
 #endif

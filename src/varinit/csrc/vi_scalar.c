@@ -98,133 +98,69 @@ static void uniform_f64(vi_lanes *L, size_t skip, size_t n, double *out, const v
     VI_ROW_KERNEL(double, 2, UNIFORM_F64);
 }
 
-/* ---- the normal family: one candidate per lane and row ------------------ */
+/* ---- the normal family: one value per position ---------------------------- */
 
-/* The row loop of the rejection kernels.  CANDIDATES(count) sets vals[i]
- * and keep[i] for the chunk's candidates, i = 16 * row + lane (row-major,
- * the order the stream consumes them in); the block's outputs are the kept
- * values in that order.  A row yields at most 16 outputs, so a chunk of
- * ceil(missing / 16) rows never runs past the rows the definition needs. */
-#define VI_REJECTION_KERNEL(T, DRAWS, CANDIDATES)                            \
-    do {                                                                     \
-        uint32_t r[DRAWS][VI_CHUNK_ROWS * VI_LANES];                         \
-        T vals[VI_CHUNK_ROWS * VI_LANES];                                    \
-        unsigned char keep[VI_CHUNK_ROWS * VI_LANES];                        \
-        size_t pos = 0, end = skip + n;                                      \
-        while (pos < end) {                                                  \
-            size_t rows = (end - pos + VI_LANES - 1) / VI_LANES;             \
-            if (rows > VI_CHUNK_ROWS) rows = VI_CHUNK_ROWS;                  \
-            size_t count = rows * VI_LANES;                                  \
-            draw_rows(L, rows, (DRAWS), r);                                  \
-            CANDIDATES(count);                                               \
-            if (pos >= skip && pos + count <= end) {                         \
-                /* branch-free compaction: acceptance is random, branches   \
-                 * on it would mispredict */                                 \
-                T *dst = out + (pos - skip);                                 \
-                size_t k = 0;                                                \
-                for (size_t i = 0; i < count; i++) { dst[k] = vals[i]; k += keep[i]; } \
-                pos += k;                                                    \
-            } else {                                                         \
-                for (size_t i = 0; i < count && pos < end; i++) {            \
-                    if (!keep[i]) continue;                                  \
-                    if (pos >= skip) out[pos - skip] = vals[i];              \
-                    pos++;                                                   \
-                }                                                            \
-            }                                                                \
-        }                                                                    \
-    } while (0)
-
-/* Ziggurat candidates: layer k = g & 127, sign bit 7, magnitude
- * unit * X[k]; the fast test x < X[k+1] decides almost every candidate in
- * a loop without control flow, the rare rest go through the slow path in
- * row-major order (each lane's wedge draws in its candidates' order). */
-#define VI_ZIGGURAT_KERNEL(NAME, T, DRAWS, CANDIDATES, MEAN, STD, LO, HI) \
-static void NAME(vi_lanes *L, size_t skip, size_t n, T *out, const vi_params *p) \
-{                                                                            \
-    const T mean = p->MEAN, stddev = p->STD, lo = p->LO, hi = p->HI;         \
-    const T sign_of[2] = { (T)1, (T)-1 };                                    \
-    T mag[VI_CHUNK_ROWS * VI_LANES];                                         \
-    unsigned char fast[VI_CHUNK_ROWS * VI_LANES];                            \
-    vi_lanes W;                                                              \
-    vi_wedge_lanes(L, &W);                                                   \
-    VI_REJECTION_KERNEL(T, DRAWS, CANDIDATES);                               \
-}
-#define ZIG_CANDIDATES(count, T, BITS, UNIT, XTAB, SLOW)                     \
-    for (size_t i = 0; i < (count); i++) {                                   \
-        uint64_t g = BITS(r, i);                                             \
-        unsigned k = (unsigned)(g & 127u);                                   \
-        T x = UNIT(r, i) * XTAB[k];                                          \
-        fast[i] = (unsigned char)(x < XTAB[k + 1]);                          \
-        mag[i] = x;                                                          \
-    }                                                                        \
-    for (size_t i = 0; i < (count); i++) {                                   \
-        int ok = fast[i] || SLOW(&W, (int)(i % VI_LANES), (unsigned)(BITS(r, i) & 127u), &mag[i]); \
-        T z = mag[i] * sign_of[(BITS(r, i) >> 7) & 1u];   /* exact; no branch */ \
-        T x = mean + stddev * z;                                             \
-        vals[i] = x;                                                         \
-        keep[i] = (unsigned char)(ok & (lo <= x) & (x <= hi));               \
-    }
-
-#define BITS_F32(r, i) ((uint64_t)(r)[0][i])
+/* Each position's main candidate from its lane's draws of its row; one not
+ * accepted at once goes to its fixup (vi_normal.h).  Position of value i of
+ * a chunk: 16t + i, t the chunk's first row (VI_ROW_KERNEL). */
 #define BITS_F64(r, i) (((uint64_t)(r)[0][i] << 32) | (r)[1][i])
-#define UNIT_F32(r, i) vi_unit_f32((r)[0][i])
-#define UNIT_F64(r, i) vi_unit_f64((r)[0][i], (r)[1][i])
-#define OPEN_F32(r, j, i) vi_open_f32((r)[j][i])
-#define OPEN_F64(r, j, i) vi_open_f64((r)[2 * (j)][i], (r)[2 * (j) + 1][i])
+#define BITS2_F64(r, i) (((uint64_t)(r)[2][i] << 32) | (r)[3][i])
 
-#define ZIG_F32(count) ZIG_CANDIDATES(count, float, BITS_F32, UNIT_F32, vi_zig_x_f32, vi_zig_slow_f32)
-#define ZIG_F64(count) ZIG_CANDIDATES(count, double, BITS_F64, UNIT_F64, vi_zig_x_f64, vi_zig_slow_f64)
-VI_ZIGGURAT_KERNEL(normal_f32, float, 1, ZIG_F32, mean_f, stddev_f, lo_f, hi_f)
-VI_ZIGGURAT_KERNEL(normal_f64, double, 2, ZIG_F64, mean, stddev, lo, hi)
-
-/* Uniform rejection: x uniform on [lo, hi], accepted with probability
- * exp(-(z^2 - c^2) / 2), z = (x - mean) / stddev, c^2 = shift. */
-#define VI_FLAT_KERNEL(NAME, T, DRAWS, CANDIDATES, F)                        \
-static void NAME(vi_lanes *L, size_t skip, size_t n, T *out, const vi_params *p) \
-{                                                                            \
-    const T lo = p->lo##F, hi = p->hi##F, width = p->width##F, mean = p->mean##F; \
-    const T scale = p->scale##F, shift = p->shift##F;                        \
-    VI_REJECTION_KERNEL(T, DRAWS, CANDIDATES);                               \
-}
-#define FLAT_CANDIDATES(count, T, UNIT, OPEN, LOG)                           \
+static void normal_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p)
+{
+    const float mean = p->mean_f, stddev = p->stddev_f, lo = p->lo_f, hi = p->hi_f;
+    const float sign_of[2] = { 1.0f, -1.0f };
+#define ZIG_F32(dst, count)                                                  \
     for (size_t i = 0; i < (count); i++) {                                   \
-        T x = lo + UNIT(r, i) * width;                                       \
-        x = x > hi ? hi : x;                                                 \
-        T z = (x - mean) * scale;                                            \
-        T q = (z * z - shift) * (T)0.5;                                      \
-        T e = -LOG(OPEN(r, 1, i));                                           \
-        vals[i] = x;                                                         \
-        keep[i] = (unsigned char)(q < e);                                    \
+        uint32_t w = r[0][i];                                                \
+        float x;                                                             \
+        int fast = vi_zig_fast_f32(w, &x);                                   \
+        float v = mean + stddev * (x * sign_of[(w >> 7) & 1u]);  /* exact sign, no branch */ \
+        (dst)[i] = fast & (lo <= v) & (v <= hi) ? v                          \
+                 : vi_zig_fixup_f32(L->key, t * VI_LANES + i, w, p);          \
     }
-
-/* Exponential rejection from the edge `base` (Robert 1995): t ~ Exp(1) /
- * lambda, x = base + step * t, accepted with probability
- * exp(-(t + a - lambda)^2 / 2), shift = a - lambda. */
-#define VI_TAIL_KERNEL(NAME, T, DRAWS, CANDIDATES, F)                        \
-static void NAME(vi_lanes *L, size_t skip, size_t n, T *out, const vi_params *p) \
-{                                                                            \
-    const T lo = p->lo##F, hi = p->hi##F, base = p->base##F, step = p->step##F; \
-    const T scale = p->scale##F, shift = p->shift##F;                        \
-    VI_REJECTION_KERNEL(T, DRAWS, CANDIDATES);                               \
+    VI_ROW_KERNEL(float, 1, ZIG_F32);
 }
-#define TAIL_CANDIDATES(count, T, OPEN, LOG)                                 \
-    for (size_t i = 0; i < (count); i++) {                                   \
-        T t = -LOG(OPEN(r, 0, i)) * scale;                                   \
-        T x = base + step * t;                                               \
-        T d = t + shift;                                                     \
-        T e = -LOG(OPEN(r, 1, i));                                           \
-        vals[i] = x;                                                         \
-        keep[i] = (unsigned char)(((d * d) * (T)0.5 < e) & (lo <= x) & (x <= hi)); \
-    }
 
-#define FLAT_F32(count) FLAT_CANDIDATES(count, float, UNIT_F32, OPEN_F32, vi_log_f32)
-#define FLAT_F64(count) FLAT_CANDIDATES(count, double, UNIT_F64, OPEN_F64, vi_log_f64)
-#define TAIL_F32(count) TAIL_CANDIDATES(count, float, OPEN_F32, vi_log_f32)
-#define TAIL_F64(count) TAIL_CANDIDATES(count, double, OPEN_F64, vi_log_f64)
-VI_FLAT_KERNEL(normal_flat_f32, float, 2, FLAT_F32, _f)
-VI_FLAT_KERNEL(normal_flat_f64, double, 4, FLAT_F64, )
-VI_TAIL_KERNEL(normal_tail_f32, float, 2, TAIL_F32, _f)
-VI_TAIL_KERNEL(normal_tail_f64, double, 4, TAIL_F64, )
+static void normal_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p)
+{
+    const double mean = p->mean, stddev = p->stddev, lo = p->lo, hi = p->hi;
+    const double sign_of[2] = { 1.0, -1.0 };
+#define ZIG_F64(dst, count)                                                  \
+    for (size_t i = 0; i < (count); i++) {                                   \
+        uint64_t w = BITS_F64(r, i);                                         \
+        double x;                                                            \
+        int fast = vi_zig_fast_f64(w, &x);                                   \
+        double v = mean + stddev * (x * sign_of[(w >> 7) & 1u]);             \
+        (dst)[i] = fast & (lo <= v) & (v <= hi) ? v                          \
+                 : vi_zig_fixup_f64(L->key, t * VI_LANES + i, w, p);          \
+    }
+    VI_ROW_KERNEL(double, 2, ZIG_F64);
+}
+
+/* Uniform rejection and exponential rejection: the main candidate from
+ * two draws (float64: four) of its lane, its fixup if rejected. */
+#define CANDIDATES(dst, count, T, W1, W2, CANDIDATE, FIXUP)                  \
+    for (size_t i = 0; i < (count); i++) {                                   \
+        T x;                                                                 \
+        (dst)[i] = CANDIDATE(W1(r, i), W2(r, i), p, &x) ? x                  \
+                 : FIXUP(L->key, t * VI_LANES + i, p);                        \
+    }
+#define W1_F32(r, i) (r)[0][i]
+#define W2_F32(r, i) (r)[1][i]
+#define FLAT_F32(dst, count) CANDIDATES(dst, count, float, W1_F32, W2_F32, vi_flat_f32, vi_flat_fixup_f32)
+#define TAIL_F32(dst, count) CANDIDATES(dst, count, float, W1_F32, W2_F32, vi_tail_f32, vi_tail_fixup_f32)
+#define FLAT_F64(dst, count) CANDIDATES(dst, count, double, BITS_F64, BITS2_F64, vi_flat_f64, vi_flat_fixup_f64)
+#define TAIL_F64(dst, count) CANDIDATES(dst, count, double, BITS_F64, BITS2_F64, vi_tail_f64, vi_tail_fixup_f64)
+
+static void normal_flat_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p)
+{ VI_ROW_KERNEL(float, 2, FLAT_F32); }
+static void normal_tail_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p)
+{ VI_ROW_KERNEL(float, 2, TAIL_F32); }
+static void normal_flat_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p)
+{ VI_ROW_KERNEL(double, 4, FLAT_F64); }
+static void normal_tail_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p)
+{ VI_ROW_KERNEL(double, 4, TAIL_F64); }
 
 #define VI_NARROW_KERNEL(NAME, CONVERT)                                      \
 void NAME(const float *in, size_t n, uint16_t *out, const vi_params *p)     \

@@ -10,8 +10,7 @@
  * draws from VI_LANES PCG32 lanes; lane l is pcg32_srandom(initstate, initseq)
  * with (initstate, initseq) = (sm(K_b, 2l+1), sm(K_b, 2l+2)),
  * K_b = sm(sm(s, 1), b + 1), sm(x, j) = splitmix64 output j from state x.
- * Within a block, candidates are made row by row, one per lane, and consumed
- * in lane order. */
+ * Position p of a block is row p / 16 of lane p % 16. */
 #ifndef VARINIT_VI_STREAM_H
 #define VARINIT_VI_STREAM_H
 
@@ -23,8 +22,8 @@
 #define VI_GOLDEN UINT64_C(0x9E3779B97F4A7C15)
 
 /* The 16 lanes of one block, structure-of-arrays so vector code loads them,
- * and the block's key K_b, from which kernels that need them seed the
- * block's wedge lanes (vi_wedge_lanes). */
+ * and the block's key K_b, from which the normal family seeds its
+ * positions' retry generators (vi_normal.h). */
 typedef struct {
     uint64_t state[VI_LANES];
     uint64_t inc[VI_LANES];
@@ -45,38 +44,26 @@ VI_INLINE uint64_t vi_splitmix64_at(uint64_t x, uint64_t j)
     return vi_mix64(x + j * VI_GOLDEN);
 }
 
-/* Seed the lanes of block `block` of stream `seed`.  Fresh hashed state and
- * increment per lane and block: no lanes or blocks at jump distances on a
- * shared LCG orbit. */
+/* K_b, from which everything of block `block` of stream `seed` is seeded. */
 VI_INLINE uint64_t vi_block_key(uint64_t seed, uint64_t block)
 {
     return vi_splitmix64_at(vi_splitmix64_at(seed, 1u), block + 1u);
 }
 
-/* Lane l is pcg32_srandom(sm(key, first + 2l), sm(key, first + 2l + 1)). */
-VI_INLINE void vi_seed_lanes(uint64_t key, uint64_t first, vi_lanes *L)
+/* Seed the lanes of block `block` of stream `seed`.  Fresh hashed state and
+ * increment per lane and block: no lanes or blocks at jump distances on a
+ * shared LCG orbit. */
+VI_INLINE void vi_block_lanes(uint64_t seed, uint64_t block, vi_lanes *L)
 {
+    const uint64_t key = vi_block_key(seed, block);
     for (int l = 0; l < VI_LANES; l++) {
         vi_pcg32 g;
-        vi_pcg32_seed(&g, vi_splitmix64_at(key, first + 2u * (uint64_t)l),
-                      vi_splitmix64_at(key, first + 2u * (uint64_t)l + 1u));
+        vi_pcg32_seed(&g, vi_splitmix64_at(key, 2u * (uint64_t)l + 1u),
+                      vi_splitmix64_at(key, 2u * (uint64_t)l + 2u));
         L->state[l] = g.state;
         L->inc[l] = g.inc;
     }
     L->key = key;
-}
-
-VI_INLINE void vi_block_lanes(uint64_t seed, uint64_t block, vi_lanes *L)
-{
-    vi_seed_lanes(vi_block_key(seed, block), 1u, L);
-}
-
-/* The block's wedge lanes: a second generator per lane, read only by the
- * ziggurat's rare slow paths, so the main lanes advance a fixed number of
- * draws per row (which the vector paths' leapfrog chains rely on). */
-VI_INLINE void vi_wedge_lanes(const vi_lanes *L, vi_lanes *W)
-{
-    vi_seed_lanes(L->key, 2u * VI_LANES + 1u, W);
 }
 
 /* The next draw of lane l. */
