@@ -22,8 +22,9 @@ C = 0.87962566103423978  # std of N(0, 1) restricted to [-2, 2]
 try:
     import ml_dtypes
     BF16 = np.dtype(ml_dtypes.bfloat16)
+    FLOAT8 = [np.dtype(ml_dtypes.float8_e4m3fn), np.dtype(ml_dtypes.float8_e5m2)]
 except ImportError:  # pragma: no cover
-    BF16 = None
+    BF16, FLOAT8 = None, []
 
 
 def keras_fans(shape):
@@ -170,16 +171,27 @@ CASE_IDS = [c.name for c in CASES]
 # ---- low precision: the definition of issue 3, written with numpy/ml_dtypes ----
 
 def _step(value, dtype, up):
-    """Next representable value of a 2-byte float dtype, toward +inf (up) or -inf."""
-    bits = int(np.array(value, dtype).view(np.uint16))
-    negative, magnitude = bits & 0x8000, bits & 0x7FFF
+    """Next representable value of a 1- or 2-byte float dtype, toward +inf
+    (up) or -inf."""
+    storage = np.dtype(f"u{np.dtype(dtype).itemsize}")
+    sign = 1 << (8 * storage.itemsize - 1)
+    bits = int(np.array(value, dtype).view(storage))
+    negative, magnitude = bits & sign, bits & (sign - 1)
     if magnitude == 0:
-        bits = 0x0001 if up else 0x8001
+        bits = 1 if up else sign | 1
     elif (not negative) == up:
         bits += 1
     else:
         bits -= 1
-    return np.array(bits, np.uint16).view(dtype)[()]
+    return np.array(bits, storage).view(dtype)[()]
+
+
+def largest(dtype):
+    """The largest finite value of a low-precision dtype."""
+    dtype = np.dtype(dtype)
+    if dtype == np.float16:
+        return np.array(65504.0).astype(dtype)
+    return np.array(float(ml_dtypes.finfo(dtype).max)).astype(dtype)
 
 
 def inward(bound, dtype, up, open_bound=False):
@@ -195,17 +207,21 @@ def inward(bound, dtype, up, open_bound=False):
 
 
 def expected_low_precision(stream32, draw, dtype):
-    """RNE of the float32 stream, clamped into the bounds rounded inward."""
-    rounded = stream32.astype(dtype)
+    """RNE of the float32 stream, clamped into the bounds rounded inward
+    (float8 e4m3fn has no infinity: what rounds past its largest value is
+    clamped as an infinity would be)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        rounded = stream32.astype(dtype)
     bounds = draw.exact_bounds()
     if bounds is None:
-        top = np.array(65504.0 if dtype == np.float16 else 3.3895313892515355e38).astype(dtype)
+        top = largest(dtype)
         lo, hi = -top, top
     else:
         low, high, high_open = bounds
-        top = np.array(65504.0 if dtype == np.float16 else 3.3895313892515355e38).astype(dtype)
+        top = largest(dtype)
         lo = -top if low == -math.inf else inward(low, dtype, up=True)
         hi = top if high == math.inf else inward(high, dtype, up=False, open_bound=high_open)
     as64 = rounded.astype(np.float64)
+    as64 = np.where(np.isnan(as64), np.sign(stream32) * np.inf, as64)
     result = np.where(as64 < float(lo), lo, np.where(as64 > float(hi), hi, rounded))
     return result.astype(dtype)

@@ -8,10 +8,10 @@ import pytest
 import scipy.stats as st
 
 import varinit
-from initializer_cases import BF16, C, CASE_IDS, CASES, Draw, expected_low_precision
+from initializer_cases import BF16, C, CASE_IDS, CASES, FLOAT8, Draw, expected_low_precision
 
 SEED = 20240613
-LOW_PRECISION = [np.dtype(np.float16)] + ([BF16] if BF16 is not None else [])
+LOW_PRECISION = [np.dtype(np.float16)] + ([BF16] if BF16 is not None else []) + FLOAT8
 
 
 # ---- each random initializer is exactly one fill call ----------------------
@@ -77,7 +77,7 @@ def test_low_precision_is_rounded_float32_stream(case, dtype):
     got = init(shape, dtype)
     assert got.dtype == dtype
     expected = expected_low_precision(init(shape, np.float32), case.draw(shape), dtype)
-    np.testing.assert_array_equal(got.view(np.uint16), expected.view(np.uint16))
+    np.testing.assert_array_equal(got.view(np.uint8), expected.view(np.uint8))
     bounds = case.draw(shape).exact_bounds()
     if bounds is not None:
         lo, hi, hi_open = bounds
@@ -259,8 +259,8 @@ def test_orthogonal_algorithm(dtype):
 def test_orthogonal_low_precision_uses_float32():
     init = varinit.Orthogonal(seed=1)
     for dtype in LOW_PRECISION:
-        np.testing.assert_array_equal(init((20, 12), dtype).view(np.uint16),
-                                      init((20, 12), np.float32).astype(dtype).view(np.uint16))
+        np.testing.assert_array_equal(init((20, 12), dtype).view(np.uint8),
+                                      init((20, 12), np.float32).astype(dtype).view(np.uint8))
 
 
 def test_orthogonal_entries_have_variance_one_over_n():

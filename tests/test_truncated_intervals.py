@@ -102,7 +102,7 @@ def test_the_law_test_can_fail():
     assert stats.kstest(y, stats.uniform(0.3, 0.3).cdf, method="asymp").pvalue < 1e-10
 
 
-NARROW = [np.float16, ml_dtypes.bfloat16]
+NARROW = [np.float16, ml_dtypes.bfloat16, ml_dtypes.float8_e4m3fn, ml_dtypes.float8_e5m2]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64] + NARROW, ids=lambda d: np.dtype(d).name)

@@ -20,6 +20,8 @@ DTYPE_F32: int
 DTYPE_F64: int
 DTYPE_F16: int
 DTYPE_BF16: int
+DTYPE_F8E4M3: int
+DTYPE_F8E5M2: int
 
 class PCG32:
     def __init__(self, initstate: int, initseq: int) -> None: ...

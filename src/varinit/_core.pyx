@@ -41,7 +41,7 @@ cdef extern from "csrc/vi_kernels.h" nogil:
     ctypedef struct vi_kernel_table:
         const char *name
     int VI_DIST_RAW, VI_DIST_UNIFORM, VI_DIST_NORMAL, VI_DIST_NORMAL_FLAT, VI_DIST_NORMAL_TAIL, VI_NDIST
-    int VI_U32, VI_F32, VI_F64, VI_F16, VI_BF16, VI_NDTYPE
+    int VI_U32, VI_F32, VI_F64, VI_F16, VI_BF16, VI_F8E4M3, VI_F8E5M2, VI_NDTYPE
 
 cdef extern from "csrc/vi_dispatch.h" nogil:
     const vi_kernel_table *vi_kernel_table_named(const char *name)
@@ -399,3 +399,5 @@ DTYPE_F32 = VI_F32
 DTYPE_F64 = VI_F64
 DTYPE_F16 = VI_F16
 DTYPE_BF16 = VI_BF16
+DTYPE_F8E4M3 = VI_F8E4M3
+DTYPE_F8E5M2 = VI_F8E5M2

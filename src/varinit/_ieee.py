@@ -22,10 +22,10 @@ __all__ = ["value", "key_of", "bits_of", "round_inward", "nearest", "check_finit
 
 def _float_view(fmt: DType) -> tuple[np.dtype, np.dtype, int]:
     """(storage, float dtype, shift) to read a pattern of ``fmt`` through numpy:
-    bfloat16 is the top half of a float32."""
+    bfloat16 is the top half of a float32; float8 needs ``ml_dtypes``."""
     if fmt.ml_dtypes == "bfloat16":
         return np.dtype(np.uint32), np.dtype(np.float32), 16
-    return fmt.storage, np.dtype(fmt.name), 0
+    return fmt.storage, fmt.numpy, 0
 
 
 def value(fmt: DType, bits: int) -> Fraction:

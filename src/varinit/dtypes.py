@@ -21,7 +21,7 @@ from numpy.typing import DTypeLike
 
 from . import _core
 
-__all__ = ["DType", "DTYPES", "FLOAT_DTYPES", "TABLE_DTYPES", "by_code",
+__all__ = ["DType", "DTYPES", "FLOAT_DTYPES", "NO_KERNEL", "TABLE_DTYPES", "by_code",
            "lookup", "resolve_dtype", "table_dtype"]
 
 
@@ -60,6 +60,7 @@ class DType:
 
 
 _F32 = _core.DTYPE_F32
+NO_KERNEL = -1
 DTYPES: tuple[DType, ...] = (
     DType("uint32", _core.DTYPE_U32, 32, 0, _core.DTYPE_U32, "<u4", "U32"),
     DType("float16", _core.DTYPE_F16, 16, 0x7BFF, _F32, "<f2", "F16"),
@@ -67,16 +68,30 @@ DTYPES: tuple[DType, ...] = (
     DType("bfloat16", _core.DTYPE_BF16, 16, 0x7F7F, _F32, "<u2", "BF16", "bfloat16"),
     DType("float32", _F32, 32, 0x7F7FFFFF, _F32, "<f4", "F32"),
     DType("float64", _core.DTYPE_F64, 64, 0x7FEFFFFFFFFFFFFF, _core.DTYPE_F64, "<f8", "F64"),
+    # float8 (ml_dtypes): e4m3fn has no infinities (largest 448), e5m2 does (largest 57344)
+    DType("float8_e4m3fn", _core.DTYPE_F8E4M3, 8, 0x7E, _F32, "|u1", "F8_E4M3", "float8_e4m3fn"),
+    DType("float8_e5m2", _core.DTYPE_F8E5M2, 8, 0x7B, _F32, "|u1", "F8_E5M2", "float8_e5m2"),
+    # No C kernel (code NO_KERNEL): constant initializers only, with numpy.
+    DType("bool", NO_KERNEL, 8, 0, NO_KERNEL, "|b1", "BOOL"),
+    DType("int8", NO_KERNEL, 8, 0, NO_KERNEL, "|i1", "I8"),
+    DType("uint8", NO_KERNEL, 8, 0, NO_KERNEL, "|u1", "U8"),
+    DType("int16", NO_KERNEL, 16, 0, NO_KERNEL, "<i2", "I16"),
+    DType("uint16", NO_KERNEL, 16, 0, NO_KERNEL, "<u2", "U16"),
+    DType("int32", NO_KERNEL, 32, 0, NO_KERNEL, "<i4", "I32"),
+    DType("int64", NO_KERNEL, 64, 0, NO_KERNEL, "<i8", "I64"),
+    DType("uint64", NO_KERNEL, 64, 0, NO_KERNEL, "<u8", "U64"),
 )
 _BY_NAME = {d.name: d for d in DTYPES}
-_BY_CODE = {d.code: d for d in DTYPES}
+_BY_CODE = {d.code: d for d in DTYPES if d.code != NO_KERNEL}
 
 #: The dtypes random fills write.
 FLOAT_DTYPES = tuple(d for d in DTYPES if d.is_float)
-#: Names of the dtypes a table (a file or a dask array) can be generated in.
-TABLE_DTYPES = tuple(d.name for d in FLOAT_DTYPES)
-#: "float16, bfloat16, float32 or float64", for messages.
-FLOAT_NAMES = ", ".join(TABLE_DTYPES[:-1]) + " or " + TABLE_DTYPES[-1]
+#: Names of the dtypes a table (a file or a dask array) can be generated in:
+#: the floats for every initializer, the integers and bool for constants.
+TABLE_DTYPES = tuple(d.name for d in DTYPES)
+_FLOAT_TABLE = [d.name for d in FLOAT_DTYPES]
+#: "float16, bfloat16, ... or float8_e5m2", for messages.
+FLOAT_NAMES = ", ".join(_FLOAT_TABLE[:-1]) + " or " + _FLOAT_TABLE[-1]
 
 
 def _ml_dtype(name: str) -> np.dtype:
@@ -99,7 +114,7 @@ def lookup(dtype: np.dtype) -> DType | None:
     row = _BY_NAME.get(dtype.name)
     if row is None or dtype.itemsize != row.itemsize:
         return None
-    if row.ml_dtypes is None and dtype.kind not in "uf":
+    if row.ml_dtypes is None and dtype.kind not in "buif":
         return None
     return row
 
@@ -152,7 +167,8 @@ def table_dtype(dtype: DTypeLike | None) -> np.dtype:
     Returns
     -------
     numpy.dtype
-        float16, bfloat16, float32 or float64, in native byte order.
+        One of :data:`TABLE_DTYPES`, in native byte order (whether the
+        initializer can generate it is the initializer's to say).
 
     Raises
     ------
@@ -164,8 +180,9 @@ def table_dtype(dtype: DTypeLike | None) -> np.dtype:
     """
     resolved = resolve_dtype(dtype)
     row = lookup(resolved)
-    if row is None or not row.is_float:
-        raise TypeError(f"unsupported dtype {resolved}: tables are {FLOAT_NAMES}")
+    if row is None:
+        raise TypeError(f"unsupported dtype {resolved}: tables are {FLOAT_NAMES}, "
+                        "or an integer or bool dtype for constant initializers")
     if not resolved.isnative:
         raise ValueError(f"dtype {resolved.str} has non-native byte order; "
                          "varinit writes native-endian values only")

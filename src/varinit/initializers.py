@@ -61,7 +61,7 @@ def _is_float_dtype(dtype: np.dtype) -> bool:
 
 
 def _is_numeric_dtype(dtype: np.dtype) -> bool:
-    return dtype.isnative and (dtype.kind in "biufc" or dtype.name == "bfloat16")
+    return dtype.isnative and (dtype.kind in "biufc" or _dtypes.lookup(dtype) is not None)
 
 
 def _real(value: Any, name: str, infinite: bool = False) -> Any:
@@ -209,9 +209,8 @@ class _ProtocolPlan(_Plan):
 class _ConstantPlan(_Plan):
     """Every element is ``np.broadcast_to(value, shape)`` at its index."""
 
-    def __init__(self, shape: tuple[int, ...], dtype: np.dtype, value: np.ndarray) -> None:
-        with np.errstate(all="ignore"):
-            cast = np.asarray(value).astype(dtype)
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype, value: Any) -> None:
+        cast = _cast_constant(value, dtype)
         try:
             self.values = np.broadcast_to(cast, shape)
         except ValueError:
@@ -226,6 +225,45 @@ class _ConstantPlan(_Plan):
             out[...] = self.values[0]            # rows are all alike
         else:
             out[...] = self.values[ids]
+
+
+def _cast_constant(value: Any, dtype: np.dtype) -> np.ndarray:
+    """``value`` cast to ``dtype`` as numpy casts (a float to an integer
+    drops its fraction, bool takes the truth value), refusing what the dtype
+    cannot hold: an integer out of range, a NaN or infinity for an integer,
+    a finite value that overflows a float dtype."""
+    if isinstance(value, int) and not isinstance(value, bool) and dtype.kind in "iu":
+        info = np.iinfo(dtype)                   # Python ints of any size, exactly
+        if not info.min <= value <= info.max:
+            raise ValueError(f"Constant value {value} does not fit {dtype} "
+                             f"([{info.min}, {info.max}])")
+        return np.asarray(value, dtype)
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            value = float(value)
+        except OverflowError:
+            raise ValueError(f"Constant value {value} does not fit {dtype}") from None
+    array = np.asarray(value)
+    with np.errstate(all="ignore"):
+        cast = array.astype(dtype)
+        real = array.real if array.dtype.kind == "c" else array
+        if array.dtype.kind == "c" and dtype.kind != "c" and np.any(array.imag != 0):
+            raise ValueError(f"Constant value {value!r} has an imaginary part; {dtype} has none")
+        if dtype.kind == "b":
+            fits = np.ones(real.shape, bool)
+        elif dtype.kind in "iu":
+            info = np.iinfo(dtype)
+            if real.dtype.kind in "biu":
+                fits = (real >= info.min) & (real <= info.max)
+            else:                                # exact float bounds: -2**k and 2**k
+                fits = np.isfinite(real) & (real >= float(info.min)) & (real < float(info.max) + 1)
+        else:
+            fits = ~np.isfinite(real.astype(np.float64)) | np.isfinite(
+                cast.astype(np.complex128 if dtype.kind == "c" else np.float64))
+    if not np.all(fits):
+        bad = np.asarray(real)[~np.asarray(fits)].flat[0] if np.ndim(fits) else real[()]
+        raise ValueError(f"Constant value {bad.item()!r} does not fit {dtype}")
+    return cast
 
 
 class _IdentityPlan(_Plan):
@@ -721,6 +759,8 @@ class Ones(_ConstantInitializer):
 def _constant_value(value: Any) -> Any:
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"Constant value must be a number or a numeric array, got {value!r}")
+    if isinstance(value, int):               # any size: checked against the dtype when used
+        return value
     array = np.asarray(value)
     if not _is_numeric_dtype(array.dtype):
         raise TypeError(f"Constant value must be a number or a numeric array, "
@@ -753,7 +793,7 @@ class Constant(_ConstantInitializer):
         self.value = _constant_value(value)
 
     def _plan(self, shape: tuple[int, ...], dtype: np.dtype) -> _Plan:
-        return _ConstantPlan(shape, dtype, np.asarray(self.value))
+        return _ConstantPlan(shape, dtype, self.value)
 
     def get_config(self) -> dict:
         """``{"value": v}``: Python scalars as is, arrays in Keras's ``__tensor__`` form.

@@ -16,6 +16,7 @@
 
 static const size_t itemsize[VI_NDTYPE] = {
     [VI_U32] = 4, [VI_F32] = 4, [VI_F64] = 8, [VI_F16] = 2, [VI_BF16] = 2,
+    [VI_F8E4M3] = 1, [VI_F8E5M2] = 1,
 };
 
 int vi_params_set(vi_params *p, const char *name, double value)

@@ -18,7 +18,8 @@ enum vi_dist {
     VI_DIST_NORMAL_TAIL = 4,    /* exponential rejection, tails (5.4) */
     VI_NDIST
 };
-enum vi_dtype { VI_U32 = 0, VI_F32 = 1, VI_F64 = 2, VI_F16 = 3, VI_BF16 = 4, VI_NDTYPE };
+enum vi_dtype { VI_U32 = 0, VI_F32 = 1, VI_F64 = 2, VI_F16 = 3, VI_BF16 = 4,
+                VI_F8E4M3 = 5, VI_F8E5M2 = 6, VI_NDTYPE };
 
 /* Parameters, already validated and rounded by the Python layer.
  *   uniform:     x = base + u * width, then min(x, top): values in [base, top].
@@ -77,6 +78,10 @@ extern const vi_kernel_table vi_kernels_avx512;
  * nearest even, then clamp), which the vector ones call for their tails. */
 void vi_scalar_narrow_f16(const float *in, size_t n, uint16_t *out, const vi_params *p);
 void vi_scalar_narrow_bf16(const float *in, size_t n, uint16_t *out, const vi_params *p);
+/* float32 -> float8 (e4m3fn, e5m2), the same rounding and clamping; every
+ * table uses these (float8 is rare enough not to need vector versions). */
+void vi_scalar_narrow_f8e4m3(const float *in, size_t n, uint8_t *out, const vi_params *p);
+void vi_scalar_narrow_f8e5m2(const float *in, size_t n, uint8_t *out, const vi_params *p);
 
 /* The scalar reference's kernels of the normal family, which a vector file
  * without its own kernel for one of them forwards to (same bits, always). */
@@ -103,17 +108,27 @@ static void NAME(vi_lanes *L, size_t skip, size_t n, void *out, const vi_params 
     F32_KERNEL(L, skip, n, scratch, p);                                      \
     NARROW(scratch, n, (uint16_t *)out, p);                                  \
 }
+#define VI_NARROW8_SLOT(NAME, F32_KERNEL, NARROW)                            \
+static void NAME(vi_lanes *L, size_t skip, size_t n, void *out, const vi_params *p) \
+{                                                                            \
+    float scratch[VI_BLOCK];                                                 \
+    F32_KERNEL(L, skip, n, scratch, p);                                      \
+    NARROW(scratch, n, (uint8_t *)out, p);                                   \
+}
 
-/* The four slots of a floating-point distribution whose kernels are
- * DIST_f32 and DIST_f64 (float16/bfloat16 narrow the float32 one). */
+/* The slots of a floating-point distribution whose kernels are DIST_f32
+ * and DIST_f64 (float16, bfloat16 and float8 narrow the float32 one). */
 #define VI_FLOAT_SLOTS(DIST, narrow_f16, narrow_bf16)                        \
     VI_TYPED_SLOT(slot_##DIST##_f32, DIST##_f32, float)                      \
     VI_TYPED_SLOT(slot_##DIST##_f64, DIST##_f64, double)                     \
     VI_NARROW_SLOT(slot_##DIST##_f16, DIST##_f32, narrow_f16)                \
-    VI_NARROW_SLOT(slot_##DIST##_bf16, DIST##_f32, narrow_bf16)
+    VI_NARROW_SLOT(slot_##DIST##_bf16, DIST##_f32, narrow_bf16)              \
+    VI_NARROW8_SLOT(slot_##DIST##_f8e4m3, DIST##_f32, vi_scalar_narrow_f8e4m3) \
+    VI_NARROW8_SLOT(slot_##DIST##_f8e5m2, DIST##_f32, vi_scalar_narrow_f8e5m2)
 #define VI_FLOAT_ROW(DIST)                                                   \
     { [VI_F32] = slot_##DIST##_f32, [VI_F64] = slot_##DIST##_f64,            \
-      [VI_F16] = slot_##DIST##_f16, [VI_BF16] = slot_##DIST##_bf16 }
+      [VI_F16] = slot_##DIST##_f16, [VI_BF16] = slot_##DIST##_bf16,          \
+      [VI_F8E4M3] = slot_##DIST##_f8e4m3, [VI_F8E5M2] = slot_##DIST##_f8e5m2 }
 
 /* The slots of a file whose kernels have the usual names (raw_u32,
  * uniform_f32, uniform_f64, normal_f32, ..., normal_tail_f64), given its

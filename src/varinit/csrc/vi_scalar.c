@@ -175,6 +175,21 @@ void NAME(const float *in, size_t n, uint16_t *out, const vi_params *p)     \
 
 VI_NARROW_KERNEL(vi_scalar_narrow_f16, vi_f32_to_f16)
 VI_NARROW_KERNEL(vi_scalar_narrow_bf16, vi_f32_to_bf16)
+
+/* float8: the sign-magnitude key of an 8-bit pattern orders its values. */
+VI_INLINE int32_t key8(uint32_t b) { return (b & 0x80u) ? -(int32_t)(b & 0x7Fu) : (int32_t)b; }
+#define VI_NARROW8_KERNEL(NAME, E, M, MAX)                                   \
+void NAME(const float *in, size_t n, uint8_t *out, const vi_params *p)      \
+{                                                                            \
+    const int32_t klo = key8(p->clamp_lo), khi = key8(p->clamp_hi);          \
+    for (size_t i = 0; i < n; i++) {                                         \
+        uint8_t b = vi_f32_to_f8(in[i], E, M, MAX);                          \
+        int32_t k = key8(b);                                                 \
+        out[i] = k < klo ? (uint8_t)p->clamp_lo : (k > khi ? (uint8_t)p->clamp_hi : b); \
+    }                                                                        \
+}
+VI_NARROW8_KERNEL(vi_scalar_narrow_f8e4m3, 4, 3, 0x7Eu)
+VI_NARROW8_KERNEL(vi_scalar_narrow_f8e5m2, 5, 2, 0x7Bu)
 VI_STANDARD_SLOTS(vi_scalar_narrow_f16, vi_scalar_narrow_bf16)
 
 /* The kernels vector files forward to (VI_SCALAR_KERNEL_DECLARE). */

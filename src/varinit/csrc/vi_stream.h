@@ -151,6 +151,29 @@ VI_INLINE uint16_t vi_f32_to_bf16(float x)
     return (uint16_t)((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
 }
 
+/* float32 -> a float8 format with E exponent bits (bias 2^(E-1) - 1) and M
+ * mantissa bits, round to nearest even, subnormals kept.  A magnitude past
+ * the largest finite pattern `max` gives max + 1 (e5m2: inf; e4m3fn has no
+ * inf), which the caller's clamp replaces. */
+VI_INLINE uint8_t vi_f32_to_f8(float x, int E, int M, uint32_t max)
+{
+    uint32_t u = vi_f32_bits(x);
+    uint32_t sign = (u >> 24) & 0x80u, a = u & 0x7FFFFFFFu;
+    int bias = (1 << (E - 1)) - 1;
+    int e = (int)(a >> 23) - 127;
+    if (e + bias > (1 << E)) return (uint8_t)(sign | (max + 1u));
+    if (e < -bias - M - 1) return (uint8_t)sign;          /* below half the least subnormal */
+    /* 0 and float32 subnormals returned above: a is a normal float */
+    uint32_t mant = (a & 0x007FFFFFu) | 0x00800000u;
+    int normal = e >= 1 - bias;
+    /* q: the value in units of the result's last bit, rounded to nearest even */
+    int shift = normal ? 23 - M : 23 + (1 - bias - M) - e;
+    uint32_t half = 1u << (shift - 1), rem = mant & ((1u << shift) - 1u), q = mant >> shift;
+    if (rem > half || (rem == half && (q & 1u))) q += 1u;
+    uint32_t bits = normal ? ((uint32_t)(e + bias - 1) << M) + q : q;
+    return (uint8_t)(sign | (bits > max ? max + 1u : bits));
+}
+
 VI_INLINE uint16_t vi_f32_to_f16(float x)
 {
     uint32_t u = vi_f32_bits(x);
