@@ -14,6 +14,8 @@ stores samples/s and the ratio to numpy measured in the same session in
 """
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from varinit import benchmarks
@@ -29,6 +31,8 @@ def pytest_addoption(parser):
                     help="thread counts, comma-separated (default: 1 and all available)")
     group.addoption("--bench-kernels", default=None,
                     help="varinit kernel paths, comma-separated (default: all available)")
+    group.addoption("--normal-report", default=None,
+                    help="write the table of bench/test_bench_normal.py to this markdown file")
 
 
 def pytest_generate_tests(metafunc):
@@ -85,3 +89,11 @@ class Reference:
 @pytest.fixture(scope="session")
 def reference(buffers, bench_rounds) -> Reference:
     return Reference(buffers, bench_rounds)
+
+
+def pytest_sessionfinish(session):
+    path = session.config.getoption("--normal-report", default=None)
+    module = sys.modules.get("test_bench_normal")
+    if path and module is not None and module.RESULTS:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(module.report())

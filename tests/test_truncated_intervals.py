@@ -68,12 +68,14 @@ def _resolvable(dtype, mean, stddev, low, high) -> bool:
     return (high - low) / np.spacing(dtype(max(abs(low), abs(high)))) > 1e4
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("mean,stddev,low,high", INTERVALS + FLOAT64_ONLY,
-                         ids=_ids(INTERVALS + FLOAT64_ONLY))
+LAW_CASES = ([(np.float32, *c) for c in INTERVALS] + [(np.float64, *c) for c in INTERVALS]
+             + [(np.float64, *c) for c in FLOAT64_ONLY])
+
+
+@pytest.mark.parametrize("dtype,mean,stddev,low,high", LAW_CASES,
+                         ids=[f"{np.dtype(c[0]).name}-{i}" for c, i in
+                              zip(LAW_CASES, _ids([c[1:] for c in LAW_CASES]))])
 def test_law_and_bounds(dtype, mean, stddev, low, high):
-    if (mean, stddev, low, high) in FLOAT64_ONLY and dtype == np.float32:
-        pytest.skip("float64 interval")
     x = varinit.fill_truncated_normal(np.empty(N, dtype), mean, stddev, low=low, high=high,
                                       seed=41)
     wide = x.astype(np.float64)
