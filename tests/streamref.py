@@ -10,7 +10,6 @@ from __future__ import annotations
 import decimal
 import math
 import pathlib
-import re
 from fractions import Fraction
 
 import numpy as np
@@ -148,45 +147,32 @@ def retry_generator(seed: int, block: int, position: int) -> varinit.PCG32:
 
 
 # --------------------------------------------------------------------------
-# Section 5.2: the ziggurat tables, read from the generated header
+# Section 5.2: the ziggurat tables, from their definition (tools/gen_ziggurat.py:
+# exact values, correctly rounded); test_ziggurat_tables checks the C header
+# against the same script
 
-HEADER = pathlib.Path(__file__).resolve().parents[1] / "src" / "varinit" / "csrc" / "vi_ziggurat.h"
-_HEXFLOAT = re.compile(r"[-+]?0[xX][0-9a-fA-F]*\.?[0-9a-fA-F]*[pP][-+]?\d+")
+TOOL = pathlib.Path(__file__).resolve().parents[1] / "tools" / "gen_ziggurat.py"
 _TABLES: dict = {}
 
 
-def _header_arrays(text: str) -> dict[str, list[float]]:
-    """Every ``name[...] = { hex floats }`` and ``name = hex float`` of the header."""
-    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
-    text = re.sub(r"//[^\n]*", " ", text)
-    found: dict[str, list[float]] = {}
-    for m in re.finditer(r"(\w+)\s*(\[[^\]]*\])?\s*=\s*(\{[^}]*\}|[^;,\n]+)", text):
-        values = [float.fromhex(v) for v in _HEXFLOAT.findall(m.group(3))]
-        if values:
-            found[m.group(1)] = values
-    for m in re.finditer(r"#define\s+(\w+)\s+\(?\s*(" + _HEXFLOAT.pattern + r")", text):
-        found[m.group(1)] = [float.fromhex(m.group(2))]
-    return found
+def _generator():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("gen_ziggurat", TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def ziggurat_tables(dtype) -> tuple[list, list, object]:
     """``(X[0..128], F[0..128], R_INV)`` in the stream precision of ``dtype``."""
     T = _stream_dtype(dtype)
     if T not in _TABLES:
-        arrays = _header_arrays(HEADER.read_text())
-        bits = "32" if T == np.float32 else "64"
-
-        def pick(kind: str, size: int) -> list[float]:
-            names = [n for n, v in arrays.items() if len(v) == size
-                     and re.search(rf"(^|_){kind}(_|$)", n, re.I) and bits in n]
-            if len(names) != 1:
-                raise LookupError(f"no unique {kind} table for float{bits} in {HEADER}: {names}")
-            return arrays[names[0]]
-
-        X, F, r_inv = pick("x", 129), pick("f", 129), pick("r_inv", 1)
-        for v in X + F + r_inv:              # the header's values are stream values
-            assert float(T(v)) == v, (v, T)
-        _TABLES[T] = ([T(v) for v in X], [T(v) for v in F], T(r_inv[0]))
+        gen = _generator()
+        exact = _TABLES.setdefault("exact", gen.solve())
+        bits = 24 if T == np.float32 else 53
+        X = [T(gen.round_binary(v, bits)) for v in exact["X"]]
+        F = [T(gen.round_binary(v, bits)) for v in exact["F"]]
+        _TABLES[T] = (X, F, T(gen.round_binary(exact["r_inv"], bits)))
     return _TABLES[T]
 
 
