@@ -163,17 +163,22 @@ def _generator():
     return module
 
 
-def ziggurat_tables(dtype) -> tuple[list, list, object]:
-    """``(X[0..128], F[0..128], R_INV)`` in the stream precision of ``dtype``."""
+def ziggurat_tables(dtype, truncated: bool = False) -> tuple[list, list, object]:
+    """``(X[0..128], F[0..128], R_INV)`` in the stream precision of ``dtype``:
+    of N(0, 1), or (``truncated``) of N(0, 1) on [-2, 2]."""
     T = _stream_dtype(dtype)
-    if T not in _TABLES:
+    if (T, truncated) not in _TABLES:
         gen = _generator()
-        exact = _TABLES.setdefault("exact", gen.solve())
+        which = "truncated" if truncated else "normal"
+        if which not in _TABLES:
+            _TABLES["normal"] = _TABLES.get("normal") or gen.solve()
+            _TABLES["truncated"] = _TABLES.get("truncated") or gen.solve_truncated()
+        exact, r_inv = _TABLES[which], _TABLES["normal"]["r_inv"]
         bits = 24 if T == np.float32 else 53
         X = [T(gen.round_binary(v, bits)) for v in exact["X"]]
         F = [T(gen.round_binary(v, bits)) for v in exact["F"]]
-        _TABLES[T] = (X, F, T(gen.round_binary(exact["r_inv"], bits)))
-    return _TABLES[T]
+        _TABLES[T, truncated] = (X, F, T(gen.round_binary(r_inv, bits)))
+    return _TABLES[T, truncated]
 
 
 def _new_stats(stats: dict | None) -> dict:
@@ -243,13 +248,15 @@ def _positions(seed: int, block: int, count: int, main, stats: dict, T) -> np.nd
 
 def ziggurat_block(seed: int, block: int, count: int, mean: float, stddev: float,
                    lo: float = -math.inf, hi: float = math.inf, dtype=np.float32,
-                   stats: dict | None = None) -> np.ndarray:
+                   stats: dict | None = None, truncated: bool = False) -> np.ndarray:
     """The first ``count`` positions of block ``block`` of the ``normal``
-    kernel (5.2); ``mean``, ``stddev``, ``lo``, ``hi`` are taken as stream
-    values (rounded to nearest).  ``stats`` (a dict) counts the slow paths."""
+    kernel (5.2), or of ``normal_trunc`` (``truncated``: the tables of
+    N(0, 1) on [-2, 2]); ``mean``, ``stddev``, ``lo``, ``hi`` are taken as
+    stream values (rounded to nearest).  ``stats`` (a dict) counts the slow
+    paths."""
     S = _Stream(dtype)
     T = S.T
-    X, F, r_inv = ziggurat_tables(dtype)
+    X, F, r_inv = ziggurat_tables(dtype, truncated)
     mean, stddev, lo, hi = T(mean), T(stddev), T(lo), T(hi)
     stats = _new_stats(stats)
 
@@ -373,6 +380,7 @@ def robert_cutoff(a: Fraction) -> Fraction:
 
 
 THRESHOLD = Fraction(3, 2)
+TRUNC_NEAR = Fraction(19, 10)
 
 
 def choose_kernel(mean: float, stddev: float, low: float | None = None,
@@ -390,6 +398,8 @@ def choose_kernel(mean: float, stddev: float, low: float | None = None,
     m, sd = Fraction(float(mean_s)), Fraction(float(stddev_s))
     a = (_exact(lo) - m) / sd if not math.isinf(lo) else float(lo)
     b = (_exact(hi) - m) / sd if not math.isinf(hi) else float(hi)
+    if TRUNC_NEAR <= -a <= 2 and TRUNC_NEAR <= b <= 2:
+        return "normal_trunc", dict(mean=mean_s, stddev=stddev_s, lo=lo, hi=hi)
     if a <= 0 <= b:
         if max(-a, b) >= THRESHOLD:
             return "normal", dict(mean=mean_s, stddev=stddev_s, lo=lo, hi=hi)
@@ -414,9 +424,10 @@ def _flat_params(lo, hi, mean_s, stddev_s, c: float, T) -> dict:
 
 def kernel_block(name: str, seed: int, block: int, count: int, params: dict, dtype,
                  stats: dict | None = None) -> np.ndarray:
-    if name == "normal":
+    if name in ("normal", "normal_trunc"):
         return ziggurat_block(seed, block, count, params["mean"], params["stddev"],
-                              params["lo"], params["hi"], dtype, stats)
+                              params["lo"], params["hi"], dtype, stats,
+                              truncated=name == "normal_trunc")
     if name == "normal_flat":
         return flat_block(seed, block, count, params, dtype, stats)
     if name == "normal_tail":

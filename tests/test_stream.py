@@ -147,7 +147,8 @@ def _interval(mean, stddev, lo, hi):
 INF = float("inf")
 # (mean, stddev, low, high in stddevs from the mean, kernel, outputs checked)
 TRUNCATED = [
-    (0.5, 2.0, None, None, "normal", 800),             # default mean -+ 2 stddev
+    (0.5, 2.0, None, None, "normal_trunc", 800),       # default mean -+ 2 stddev
+    (-3.0, 0.25, -1.95, 1.92, "normal_trunc", 800),    # inside [-2, 2], past 1.9
     (0.5, 2.0, -INF, 0.3, "normal", 700),              # one-sided, below
     (-3.0, 0.25, -0.4, INF, "normal", 700),            # one-sided, above
     (0.5, 2.0, -1.0, 3.2, "normal", 700),              # asymmetric
@@ -180,7 +181,7 @@ def test_truncated_normal_is_the_documented_kernel(dtype, mean, stddev, lo, hi, 
     assert np.all(out >= params["lo"]) and np.all(out <= params["hi"])
     if name != "normal_flat" or (hi - lo) > 0.01:          # nearly flat: nothing rejected
         assert stats["fixups"] > 0, stats                  # rejections went to retries
-    if name == "normal":
+    if name in ("normal", "normal_trunc"):
         assert stats["wedge"] > 0, stats
 
 

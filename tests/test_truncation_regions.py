@@ -16,7 +16,8 @@ import varinit
 from varinit import _core, distributions, dtypes
 from streamref import choose_kernel, robert_cutoff, round_inward
 
-CODES = {"normal": _core.DIST_NORMAL, "normal_flat": _core.DIST_NORMAL_FLAT,
+CODES = {"normal": _core.DIST_NORMAL, "normal_trunc": _core.DIST_NORMAL_TRUNC,
+         "normal_flat": _core.DIST_NORMAL_FLAT,
          "normal_tail": _core.DIST_NORMAL_TAIL}
 STREAM = {np.float32: np.float32, np.float64: np.float64}
 
@@ -61,8 +62,11 @@ DTYPES = ["float32", "float64", "float16", "bfloat16"]
 
 # (low, high) in units of stddev from the mean, and the kernel 5.5 gives.
 INTERVALS = [
-    (None, None, "normal"),
-    (-2.0, 2.0, "normal"),
+    (None, None, "normal_trunc"),
+    (-1.99, 1.99, "normal_trunc"),  # ±2 itself: test_truncated_ziggurat_threshold
+    (-1.95, 1.91, "normal_trunc"),
+    (-2.0, 1.89, "normal"),         # 1.9 itself: test_truncated_ziggurat_threshold
+    (-2.01, 2.0, "normal"),
     (-math.inf, 0.3, "normal"),
     (-0.3, math.inf, "normal"),
     (-1.0, 3.0, "normal"),
@@ -114,7 +118,7 @@ def test_kernel_and_params_by_region(dtype, mean, stddev, lo, hi, expect):
     check(mean, stddev, low, high, dtype, expect)
 
 
-def test_all_three_kernels_are_chosen():
+def test_all_kernels_are_chosen():
     names = {choose_kernel(0.0, 1.0, *_bounds(0.0, 1.0, lo, hi), np.float32)[0]
              for lo, hi, _ in INTERVALS}
     assert names == set(CODES)
@@ -131,6 +135,26 @@ def _neighbours(x: Fraction, T, k=2):
         v = np.nextafter(v, T(np.inf))
         vals.append(v)
     return [float(v) for v in vals]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+@pytest.mark.parametrize("mean,stddev", [(0.0, 1.0), (0.1, 0.3), (-3.0, 0.7)])
+def test_truncated_ziggurat_threshold(dtype, mean, stddev):
+    """normal_trunc exactly when both standardised bounds lie in [1.9, 2]
+    in magnitude, exact arithmetic on the stream values; neighbours of 1.9
+    and of 2 on either side."""
+    T = _stream(np.dtype(dtype))
+    m, sd = Fraction(float(T(mean))), Fraction(float(T(stddev)))
+    seen = set()
+    for target in (Fraction(19, 10), Fraction(2)):
+        for bound in _neighbours(m + target * sd, T):
+            low = float(round_inward(m - Fraction(39, 20) * sd, T, up=True))
+            name = check(mean, stddev, low, bound, dtype)
+            a, b = (Fraction(low) - m) / sd, (Fraction(bound) - m) / sd
+            inside = Fraction(19, 10) <= -a <= 2 and Fraction(19, 10) <= b <= 2
+            assert name == ("normal_trunc" if inside else "normal"), (bound, b)
+            seen.add(name)
+    assert seen == {"normal", "normal_trunc"}
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])

@@ -86,3 +86,41 @@ def test_round_binary_ties_and_powers(gen):
     assert gen.round_binary(Decimal(1) + Decimal(2) ** -24 * Decimal("1.0000001"), 24) == 1.0 + 2.0 ** -23
     assert gen.round_binary(Decimal(1) + Decimal(2) ** -24 * Decimal("0.9999999"), 24) == 1.0
     assert gen.round_binary(Decimal("0.1"), 53) == 0.1
+
+
+@pytest.fixture(scope="module")
+def truncated(gen):
+    return gen.solve_truncated()
+
+
+def test_truncated_layers(truncated):
+    """The ziggurat of f on [0, 2]: equal areas, the layers below f(2) are
+    rectangles of width 2 under the curve, the others follow f, and the top
+    layer closes at the peak."""
+    X, F, v = truncated["X"], truncated["F"], truncated["v"]
+    with localcontext() as ctx:
+        ctx.prec = 60
+        f2 = (Decimal(-2)).exp()
+        assert X[0] == 2 and F[0] == 0 and X[128] == 0 and F[128] == 1
+        assert abs(truncated["closure"]) < Decimal(10) ** -40
+        for k in range(128):
+            assert abs(X[k] * (F[k + 1] - F[k]) - v) < Decimal(10) ** -40, k
+            assert X[k] >= X[k + 1] and F[k] < F[k + 1]
+            if F[k] <= f2:
+                assert X[k] == 2                          # a full-width layer
+                if F[k + 1] <= f2:
+                    assert X[k + 1] == 2                  # wholly under the curve: always fast
+            else:
+                assert abs((-X[k] * X[k] / 2).exp() - F[k]) < Decimal(10) ** -40
+    rectangles = sum(1 for k in range(128) if X[k] == 2 and X[k + 1] == 2)
+    assert 25 <= rectangles <= 32
+
+
+def test_truncated_area_matches_scipy(truncated):
+    """The layers cover ∫_0^2 f plus the overhang; the area under the curve
+    is √(π/2)·erf(√2), from scipy."""
+    from scipy.special import erf
+    X, F = truncated["X"], truncated["F"]
+    inside = math.sqrt(math.pi / 2) * erf(math.sqrt(2))
+    covered = 128 * float(truncated["v"])
+    assert inside < covered < inside * 1.03                # the overhang: about 1 %

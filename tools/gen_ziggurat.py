@@ -60,10 +60,12 @@ def _area(r: Decimal) -> Decimal:
     return r * _f(r) + (_pi() / 2).sqrt() * _erfc(r / Decimal(2).sqrt())
 
 
-def _edges(r: Decimal) -> tuple[list[Decimal], Decimal, Decimal]:
-    """``(X[1..127], v, closure)``; closure = f(X[127]) + v/X[127] − 1, or a
-    positive stand-in when the layers reach the peak too early (r too small)."""
-    v = _area(r)
+def _edges(r: Decimal, v: Decimal | None = None) -> tuple[list[Decimal], Decimal, Decimal]:
+    """``(X[1..127], v, closure)`` for layers of area ``v`` (default: the
+    normal's, from r); closure = f(X[127]) + v/X[127] − 1, or a positive
+    stand-in when the layers reach the peak too early (r too small or v too
+    large)."""
+    v = _area(r) if v is None else v
     xs = [r]
     for _ in range(LAYERS - 2):
         y = _f(xs[-1]) + v / xs[-1]
@@ -90,6 +92,49 @@ def solve() -> dict[str, object]:
         X = [v / _f(r)] + xs + [Decimal(0)]
         F = [_f(x) for x in X[:-1]] + [Decimal(1)]
         return {"r": r, "v": v, "closure": closure, "X": X, "F": F, "r_inv": 1 / r}
+
+
+TRUNCATION = 2          # the truncated ziggurat covers N(0, 1) on [-2, 2]
+
+
+def _truncated_layers(c: Decimal, v: Decimal) -> tuple[list[Decimal], list[Decimal], Decimal]:
+    """``(X[0..127], h[0..127], closure)`` for layers of area ``v`` under f on
+    [0, c]: layer i spans heights [h_i, h_i + v/X_i] with width
+    X_i = min(c, f⁻¹(h_i)), h_0 = 0; closure = h_127 + v/X_127 − 1 (positive
+    stand-in if the layers reach the peak early)."""
+    fc, X, h = _f(c), [], [Decimal(0)]
+    for i in range(LAYERS):
+        x = c if h[-1] <= fc else (-2 * h[-1].ln()).sqrt()
+        X.append(x)
+        if i == LAYERS - 1:
+            return X, h, h[-1] + v / x - 1
+        h.append(h[-1] + v / x)
+        if h[-1] >= 1:
+            return X, h, Decimal(1)
+    raise AssertionError("unreachable")
+
+
+def solve_truncated(c: int = TRUNCATION) -> dict[str, object]:
+    """The tables of the ziggurat of f on [0, c] (docs/stream.md 5.2): 128
+    layers of equal area ``v`` (the root of the closure).  The lowest ones,
+    below f(c), are rectangles of width c, entirely under the curve; above
+    them the layers are the usual ones.  X[k] is layer k's width and F[k]
+    its bottom height (X[128] = 0, F[128] = 1): the kernel is the
+    ziggurat's, and layer 0 never fails its fast test, so there is no tail."""
+    with localcontext() as ctx:
+        ctx.prec = PRECISION
+        c = Decimal(c)
+        lo, hi = Decimal("0.001"), Decimal("0.05")   # closure < 0 at lo, > 0 at hi
+        assert _truncated_layers(c, lo)[2] < 0 < _truncated_layers(c, hi)[2]
+        for _ in range(PRECISION * 4):
+            mid = (lo + hi) / 2
+            if _truncated_layers(c, mid)[2] > 0:
+                hi = mid
+            else:
+                lo = mid
+        v = (lo + hi) / 2
+        X, h, closure = _truncated_layers(c, v)
+        return {"c": c, "v": v, "closure": closure, "X": X + [Decimal(0)], "F": h + [Decimal(1)]}
 
 
 def round_binary(x: Decimal, mantissa: int) -> float:
@@ -120,7 +165,7 @@ def _c_float(value: float, suffix: str) -> str:
 
 
 def render() -> str:
-    t = solve()
+    t, u = solve(), solve_truncated()
     lines = [
         "/* vi_ziggurat.h - the ziggurat tables of docs/stream.md section 5.2.",
         " *",
@@ -128,8 +173,11 @@ def render() -> str:
         f" * arithmetic ({PRECISION} digits), each correctly rounded to float32 and",
         " * to float64.  Do not edit; rerun the script.",
         " *",
-        f" * r = {t['r']:.30f}",
-        f" * v = {t['v']:.30e}",
+        " *",
+        " * vi_zig_*: N(0, 1), 128 layers, tail beyond",
+        f" *   r = {t['r']:.30f}, layer area v = {t['v']:.30e}",
+        f" * vi_zigt_*: N(0, 1) on [-{TRUNCATION}, {TRUNCATION}], 128 layers, no tail,",
+        f" *   layer area v = {u['v']:.30e}",
         " */",
         "#ifndef VARINIT_VI_ZIGGURAT_H",
         "#define VARINIT_VI_ZIGGURAT_H",
@@ -137,16 +185,18 @@ def render() -> str:
         f"#define VI_ZIG_LAYERS {LAYERS}",
         f"#define VI_ZIG_R_INV_F32 {_c_float(round_binary(t['r_inv'], 24), 'f')}",
         f"#define VI_ZIG_R_INV_F64 {_c_float(round_binary(t['r_inv'], 53), '')}",
+        f"#define VI_ZIG_TRUNCATION {TRUNCATION}",
         "",
     ]
-    for name, key in (("x", "X"), ("f", "F")):
-        for bits, mantissa, suffix, ctype in ((32, 24, "f", "float"), (64, 53, "", "double")):
-            values = [_c_float(round_binary(d, mantissa), suffix) for d in t[key]]
-            lines.append(f"static const {ctype} vi_zig_{name}_f{bits}[VI_ZIG_LAYERS + 1] = {{")
-            for i in range(0, len(values), 4):
-                lines.append("    " + ", ".join(values[i:i + 4]) + ",")
-            lines.append("};")
-            lines.append("")
+    for prefix, tables in (("vi_zig", t), ("vi_zigt", u)):
+        for name, key in (("x", "X"), ("f", "F")):
+            for bits, mantissa, suffix, ctype in ((32, 24, "f", "float"), (64, 53, "", "double")):
+                values = [_c_float(round_binary(d, mantissa), suffix) for d in tables[key]]
+                lines.append(f"static const {ctype} {prefix}_{name}_f{bits}[VI_ZIG_LAYERS + 1] = {{")
+                for i in range(0, len(values), 4):
+                    lines.append("    " + ", ".join(values[i:i + 4]) + ",")
+                lines.append("};")
+                lines.append("")
     lines.append("#endif")
     return "\n".join(lines) + "\n"
 

@@ -40,7 +40,8 @@ cdef extern from "csrc/vi_kernels.h" nogil:
     int vi_params_set(vi_params *p, const char *name, double value)
     ctypedef struct vi_kernel_table:
         const char *name
-    int VI_DIST_RAW, VI_DIST_UNIFORM, VI_DIST_NORMAL, VI_DIST_NORMAL_FLAT, VI_DIST_NORMAL_TAIL, VI_NDIST
+    int VI_DIST_RAW, VI_DIST_UNIFORM, VI_DIST_NORMAL, VI_DIST_NORMAL_FLAT, VI_DIST_NORMAL_TAIL
+    int VI_DIST_NORMAL_TRUNC, VI_NDIST
     int VI_U32, VI_F32, VI_F64, VI_F16, VI_BF16, VI_F8E4M3, VI_F8E5M2, VI_NDTYPE
 
 cdef extern from "csrc/vi_dispatch.h" nogil:
@@ -392,6 +393,7 @@ DIST_UNIFORM = VI_DIST_UNIFORM
 DIST_NORMAL = VI_DIST_NORMAL
 DIST_NORMAL_FLAT = VI_DIST_NORMAL_FLAT
 DIST_NORMAL_TAIL = VI_DIST_NORMAL_TAIL
+DIST_NORMAL_TRUNC = VI_DIST_NORMAL_TRUNC
 NDIST = VI_NDIST
 NDTYPE = VI_NDTYPE
 DTYPE_U32 = VI_U32

@@ -270,7 +270,8 @@ VI_INLINE __m256i draw64(const chains *C, int c, int q)
 /* The main candidates of each row in the vector unit; the positions needing
  * a fixup are finished afterwards by the scalar reference's fixups. */
 
-static void normal_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p)
+VI_INLINE void ziggurat_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p,
+                            const vi_zig_f32 *Z)
 {
     const __m256 mean = _mm256_set1_ps(p->mean_f), stddev = _mm256_set1_ps(p->stddev_f);
     const __m256 lo = _mm256_set1_ps(p->lo_f), hi = _mm256_set1_ps(p->hi_f);
@@ -283,8 +284,8 @@ static void normal_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_
         unsigned ok_ = 0;                                                    \
         for (int h_ = 0; h_ < 2; h_++) {                                     \
             __m256i d_ = draw32(&C, (c), h_), k_ = _mm256_and_si256(d_, layer); \
-            __m256 x_ = _mm256_mul_ps(unit_f32(d_), _mm256_i32gather_ps(vi_zig_x_f32, k_, 4)); \
-            __m256 fast_ = _mm256_cmp_ps(x_, _mm256_i32gather_ps(vi_zig_x_f32 + 1, k_, 4), _CMP_LT_OQ); \
+            __m256 x_ = _mm256_mul_ps(unit_f32(d_), _mm256_i32gather_ps(Z->x, k_, 4)); \
+            __m256 fast_ = _mm256_cmp_ps(x_, _mm256_i32gather_ps(Z->x + 1, k_, 4), _CMP_LT_OQ); \
             __m256 z_ = _mm256_castsi256_ps(_mm256_xor_si256(_mm256_castps_si256(x_), \
                 _mm256_and_si256(_mm256_slli_epi32(d_, 24), sign)));          \
             __m256 val_ = _mm256_add_ps(mean, _mm256_mul_ps(stddev, z_));      \
@@ -299,10 +300,11 @@ static void normal_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_
     VI_ROW_LOOP(float, vec2f, STORE_PS2, 4, ZIG_ROW);
     size_t count = fix_list(&F, (skip + n + VI_LANES - 1) / VI_LANES - F.first, pos);
     for (size_t i = 0; i < count; i++)
-        out[pos[i] - skip] = vi_zig_fixup_f32(L->key, pos[i], words[pos[i] - F.first * VI_LANES], p);
+        out[pos[i] - skip] = vi_zig_fixup_f32(Z, L->key, pos[i], words[pos[i] - F.first * VI_LANES], p);
 }
 
-static void normal_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p)
+VI_INLINE void ziggurat_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p,
+                            const vi_zig_f64 *Z)
 {
     const __m256d mean = _mm256_set1_pd(p->mean), stddev = _mm256_set1_pd(p->stddev);
     const __m256d lo = _mm256_set1_pd(p->lo), hi = _mm256_set1_pd(p->hi);
@@ -317,8 +319,8 @@ static void normal_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi
         for (int q_ = 0; q_ < 4; q_++) {                                     \
             __m256i w_ = draw64(&C, 2 * (c), q_), k_ = _mm256_and_si256(w_, layer); \
             __m256d x_ = _mm256_mul_pd(unit_f64(_mm256_srli_epi64(w_, 11)),  \
-                                       _mm256_i64gather_pd(vi_zig_x_f64, k_, 8)); \
-            __m256d fast_ = _mm256_cmp_pd(x_, _mm256_i64gather_pd(vi_zig_x_f64 + 1, k_, 8), _CMP_LT_OQ); \
+                                       _mm256_i64gather_pd(Z->x, k_, 8)); \
+            __m256d fast_ = _mm256_cmp_pd(x_, _mm256_i64gather_pd(Z->x + 1, k_, 8), _CMP_LT_OQ); \
             __m256d z_ = _mm256_castsi256_pd(_mm256_xor_si256(_mm256_castpd_si256(x_), \
                 _mm256_and_si256(_mm256_slli_epi64(w_, 56), sign)));          \
             __m256d val_ = _mm256_add_pd(mean, _mm256_mul_pd(stddev, z_));     \
@@ -333,8 +335,16 @@ static void normal_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi
     VI_ROW_LOOP(double, vec4d, STORE_PD4, 2, ZIG64_ROW);
     size_t count = fix_list(&F, (skip + n + VI_LANES - 1) / VI_LANES - F.first, pos);
     for (size_t i = 0; i < count; i++)
-        out[pos[i] - skip] = vi_zig_fixup_f64(L->key, pos[i], words[pos[i] - F.first * VI_LANES], p);
+        out[pos[i] - skip] = vi_zig_fixup_f64(Z, L->key, pos[i], words[pos[i] - F.first * VI_LANES], p);
 }
+
+#define ZIGGURAT_KERNELS(NAME, TABLES_F32, TABLES_F64)                       \
+static void NAME##_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p) \
+{ ziggurat_f32(L, skip, n, out, p, &TABLES_F32); }                           \
+static void NAME##_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p) \
+{ ziggurat_f64(L, skip, n, out, p, &TABLES_F64); }
+ZIGGURAT_KERNELS(normal, VI_ZIG_NORMAL_F32, VI_ZIG_NORMAL_F64)
+ZIGGURAT_KERNELS(normal_trunc, VI_ZIG_TRUNC_F32, VI_ZIG_TRUNC_F64)
 
 /* ---- uniform and exponential rejection (docs/stream.md 5.3, 5.4) ---------- */
 

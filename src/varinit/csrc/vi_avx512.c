@@ -388,7 +388,7 @@ VI_INLINE __m512 retry16_tail_f32(retry16 *R, __mmask16 m, __m512 x)
     for (unsigned b = m; b; b &= b - 1) {
         int l = vi_ctz32(b);
         vi_pcg32 g = { s[l], inc[l] };
-        vi_zig_slow_f32(&g, 0, &mag[l]);
+        vi_zig_slow_f32(&VI_ZIG_NORMAL_F32, &g, 0, &mag[l]);   /* only its tables have a tail */
         s[l] = g.state;
     }
     for (int h = 0; h < 2; h++) R->s[h] = _mm512_loadu_si512((const void *)(s + 8 * h));
@@ -405,7 +405,7 @@ VI_INLINE __m512d retry8_tail_f64(retry8 *R, __mmask8 m, __m512d x)
     for (unsigned b = m; b; b &= b - 1) {
         int l = vi_ctz32(b);
         vi_pcg32 g = { s[l], inc[l] };
-        vi_zig_slow_f64(&g, 0, &mag[l]);
+        vi_zig_slow_f64(&VI_ZIG_NORMAL_F64, &g, 0, &mag[l]);
         s[l] = g.state;
     }
     R->s = _mm512_loadu_si512((const void *)s);
@@ -417,20 +417,20 @@ VI_INLINE __m512d retry8_tail_f64(retry8 *R, __mmask8 m, __m512d x)
 typedef struct { table128_ps x0, x1, f0, f1; } zig_ps;   /* X[k], X[k+1], F[k], F[k+1] */
 typedef struct { table128_pd x0, x1, f0, f1; } zig_pd;
 
-VI_INLINE void zig_ps_load(zig_ps *Z)
+VI_INLINE void zig_ps_load(zig_ps *Z, const vi_zig_f32 *T)
 {
-    table128_ps_load(&Z->x0, vi_zig_x_f32);
-    table128_ps_load(&Z->x1, vi_zig_x_f32 + 1);
-    table128_ps_load(&Z->f0, vi_zig_f_f32);
-    table128_ps_load(&Z->f1, vi_zig_f_f32 + 1);
+    table128_ps_load(&Z->x0, T->x);
+    table128_ps_load(&Z->x1, T->x + 1);
+    table128_ps_load(&Z->f0, T->f);
+    table128_ps_load(&Z->f1, T->f + 1);
 }
 
-VI_INLINE void zig_pd_load(zig_pd *Z)
+VI_INLINE void zig_pd_load(zig_pd *Z, const vi_zig_f64 *T)
 {
-    table128_pd_load(&Z->x0, vi_zig_x_f64);
-    table128_pd_load(&Z->x1, vi_zig_x_f64 + 1);
-    table128_pd_load(&Z->f0, vi_zig_f_f64);
-    table128_pd_load(&Z->f1, vi_zig_f_f64 + 1);
+    table128_pd_load(&Z->x0, T->x);
+    table128_pd_load(&Z->x1, T->x + 1);
+    table128_pd_load(&Z->f0, T->f);
+    table128_pd_load(&Z->f1, T->f + 1);
 }
 
 /* Refill the free lanes of 16 in-flight fixups from the list (positions
@@ -508,7 +508,8 @@ static void zig_fixups_f32(uint64_t key, const uint32_t *pos, const uint32_t *wo
     }
 }
 
-static void normal_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p)
+VI_INLINE void ziggurat_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p,
+                            const vi_zig_f32 *T)
 {
     const __m512 mean = _mm512_set1_ps(p->mean_f), stddev = _mm512_set1_ps(p->stddev_f);
     const __m512 lo = _mm512_set1_ps(p->lo_f), hi = _mm512_set1_ps(p->hi_f);
@@ -516,7 +517,7 @@ static void normal_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_
     const __m512i b5 = _mm512_set1_epi32(32), b6 = _mm512_set1_epi32(64);
     const uint64_t key = L->key;
     zig_ps Z;
-    zig_ps_load(&Z);
+    zig_ps_load(&Z, T);
     fix_rows F;
     uint32_t words[VI_BLOCK], pos[VI_BLOCK + VI_LANES], listed[VI_BLOCK + VI_LANES];
     F.first = skip / VI_LANES;
@@ -590,14 +591,15 @@ static void zig_fixups_f64(uint64_t key, const uint32_t *pos, const uint64_t *wo
     }
 }
 
-static void normal_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p)
+VI_INLINE void ziggurat_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p,
+                            const vi_zig_f64 *T)
 {
     const __m512d mean = _mm512_set1_pd(p->mean), stddev = _mm512_set1_pd(p->stddev);
     const __m512d lo = _mm512_set1_pd(p->lo), hi = _mm512_set1_pd(p->hi);
     const __m512i sign = _mm512_set1_epi64((long long)(UINT64_C(1) << 63));
     const uint64_t key = L->key;
     zig_pd Z;
-    zig_pd_load(&Z);
+    zig_pd_load(&Z, T);
     fix_rows F;
     uint64_t words[VI_BLOCK], listed[VI_BLOCK];
     uint32_t pos[VI_BLOCK];
@@ -630,6 +632,14 @@ static void normal_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi
     for (size_t i = 0; i < count; i++) listed[i] = words[pos[i] - F.first * VI_LANES];
     zig_fixups_f64(key, pos, listed, count, &Z, p, out, skip);
 }
+
+#define ZIGGURAT_KERNELS(NAME, TABLES_F32, TABLES_F64)                       \
+static void NAME##_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p) \
+{ ziggurat_f32(L, skip, n, out, p, &TABLES_F32); }                           \
+static void NAME##_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p) \
+{ ziggurat_f64(L, skip, n, out, p, &TABLES_F64); }
+ZIGGURAT_KERNELS(normal, VI_ZIG_NORMAL_F32, VI_ZIG_NORMAL_F64)
+ZIGGURAT_KERNELS(normal_trunc, VI_ZIG_TRUNC_F32, VI_ZIG_TRUNC_F64)
 
 /* ---- uniform and exponential rejection (docs/stream.md 5.3, 5.4) ---------- */
 

@@ -16,6 +16,7 @@ enum vi_dist {
     VI_DIST_NORMAL = 2,         /* ziggurat candidates (docs/stream.md 5.2) */
     VI_DIST_NORMAL_FLAT = 3,    /* uniform rejection, narrow intervals (5.3) */
     VI_DIST_NORMAL_TAIL = 4,    /* exponential rejection, tails (5.4) */
+    VI_DIST_NORMAL_TRUNC = 5,   /* the ziggurat of N(0, 1) on [-2, 2] (5.2) */
     VI_NDIST
 };
 enum vi_dtype { VI_U32 = 0, VI_F32 = 1, VI_F64 = 2, VI_F16 = 3, VI_BF16 = 4,
@@ -91,6 +92,7 @@ void vi_scalar_narrow_f8e5m2(const float *in, size_t n, uint8_t *out, const vi_p
 VI_SCALAR_KERNEL_DECLARE(normal)
 VI_SCALAR_KERNEL_DECLARE(normal_flat)
 VI_SCALAR_KERNEL_DECLARE(normal_tail)
+VI_SCALAR_KERNEL_DECLARE(normal_trunc)
 
 /* Slot adapters: a typed kernel as a vi_block_kernel. */
 #define VI_RAW_SLOT(NAME, KERNEL)                                            \
@@ -131,14 +133,15 @@ static void NAME(vi_lanes *L, size_t skip, size_t n, void *out, const vi_params 
       [VI_F8E4M3] = slot_##DIST##_f8e4m3, [VI_F8E5M2] = slot_##DIST##_f8e5m2 }
 
 /* The slots of a file whose kernels have the usual names (raw_u32,
- * uniform_f32, uniform_f64, normal_f32, ..., normal_tail_f64), given its
+ * uniform_f32, uniform_f64, normal_f32, ..., normal_trunc_f64), given its
  * narrowing kernels; its table then lists them by (distribution, dtype). */
 #define VI_STANDARD_SLOTS(narrow_f16, narrow_bf16)                           \
     VI_RAW_SLOT(slot_raw_u32, raw_u32)                                       \
     VI_FLOAT_SLOTS(uniform, narrow_f16, narrow_bf16)                         \
     VI_FLOAT_SLOTS(normal, narrow_f16, narrow_bf16)                          \
     VI_FLOAT_SLOTS(normal_flat, narrow_f16, narrow_bf16)                     \
-    VI_FLOAT_SLOTS(normal_tail, narrow_f16, narrow_bf16)
+    VI_FLOAT_SLOTS(normal_tail, narrow_f16, narrow_bf16)                     \
+    VI_FLOAT_SLOTS(normal_trunc, narrow_f16, narrow_bf16)
 
 /* The table of a file with VI_STANDARD_SLOTS: each slot by (distribution,
  * dtype), designated initializers; a file with other kernels writes its own. */
@@ -152,6 +155,7 @@ static void NAME(vi_lanes *L, size_t skip, size_t n, void *out, const vi_params 
             [VI_DIST_NORMAL] = VI_FLOAT_ROW(normal),                         \
             [VI_DIST_NORMAL_FLAT] = VI_FLOAT_ROW(normal_flat),               \
             [VI_DIST_NORMAL_TAIL] = VI_FLOAT_ROW(normal_tail),               \
+            [VI_DIST_NORMAL_TRUNC] = VI_FLOAT_ROW(normal_trunc),             \
         },                                                                   \
     }
 

@@ -36,25 +36,36 @@ VI_INLINE double vi_word_open_f64(uint64_t w) { return (double)((w >> 10) | 1u) 
 
 /* ---- the ziggurat (5.2) ---------------------------------------------------- */
 
+/* A ziggurat's tables: layer k's width X[k] and bottom height F[k] (X[128]
+ * = 0, F[128] = 1).  Two exist: N(0, 1) with its tail beyond r, and N(0, 1)
+ * on [-2, 2], whose lowest layers are rectangles and whose layer 0 always
+ * passes the fast test (so its candidates never reach the tail step). */
+typedef struct { const float *x, *f; } vi_zig_f32;
+typedef struct { const double *x, *f; } vi_zig_f64;
+static const vi_zig_f32 VI_ZIG_NORMAL_F32 = { vi_zig_x_f32, vi_zig_f_f32 };
+static const vi_zig_f64 VI_ZIG_NORMAL_F64 = { vi_zig_x_f64, vi_zig_f_f64 };
+static const vi_zig_f32 VI_ZIG_TRUNC_F32 = { vi_zigt_x_f32, vi_zigt_f_f32 };
+static const vi_zig_f64 VI_ZIG_TRUNC_F64 = { vi_zigt_x_f64, vi_zigt_f_f64 };
+
 /* The magnitude of word g and whether it passes the fast test. */
-VI_INLINE int vi_zig_fast_f32(uint32_t g, float *x)
+VI_INLINE int vi_zig_fast_f32(const vi_zig_f32 *Z, uint32_t g, float *x)
 {
     unsigned k = g & 127u;
-    *x = vi_unit_f32(g) * vi_zig_x_f32[k];
-    return *x < vi_zig_x_f32[k + 1];
+    *x = vi_unit_f32(g) * Z->x[k];
+    return *x < Z->x[k + 1];
 }
 
-VI_INLINE int vi_zig_fast_f64(uint64_t g, double *x)
+VI_INLINE int vi_zig_fast_f64(const vi_zig_f64 *Z, uint64_t g, double *x)
 {
     unsigned k = (unsigned)(g & 127u);
-    *x = vi_word_unit_f64(g) * vi_zig_x_f64[k];
-    return *x < vi_zig_x_f64[k + 1];
+    *x = vi_word_unit_f64(g) * Z->x[k];
+    return *x < Z->x[k + 1];
 }
 
 /* The slow steps of a candidate of layer k with magnitude *x that failed
  * the fast test, drawing from g: the tail beyond r (k = 0, replaces *x,
  * never rejects) or the wedge test (1 if accepted). */
-VI_INLINE int vi_zig_slow_f32(vi_pcg32 *g, unsigned k, float *x)
+VI_INLINE int vi_zig_slow_f32(const vi_zig_f32 *Z, vi_pcg32 *g, unsigned k, float *x)
 {
     if (k == 0) {
         for (;;) {
@@ -63,11 +74,11 @@ VI_INLINE int vi_zig_slow_f32(vi_pcg32 *g, unsigned k, float *x)
             if (t * t < e + e) { *x = vi_zig_x_f32[1] + t; return 1; }
         }
     }
-    float y = vi_zig_f_f32[k] + vi_unit_f32(vi_pcg32_next(g)) * (vi_zig_f_f32[k + 1] - vi_zig_f_f32[k]);
+    float y = Z->f[k] + vi_unit_f32(vi_pcg32_next(g)) * (Z->f[k + 1] - Z->f[k]);
     return vi_log_f32(y) < (*x * *x) * -0.5f;
 }
 
-VI_INLINE int vi_zig_slow_f64(vi_pcg32 *g, unsigned k, double *x)
+VI_INLINE int vi_zig_slow_f64(const vi_zig_f64 *Z, vi_pcg32 *g, unsigned k, double *x)
 {
     if (k == 0) {
         for (;;) {
@@ -76,20 +87,21 @@ VI_INLINE int vi_zig_slow_f64(vi_pcg32 *g, unsigned k, double *x)
             if (t * t < e + e) { *x = vi_zig_x_f64[1] + t; return 1; }
         }
     }
-    double y = vi_zig_f_f64[k] + vi_word_unit_f64(vi_next_word64(g)) * (vi_zig_f_f64[k + 1] - vi_zig_f_f64[k]);
+    double y = Z->f[k] + vi_word_unit_f64(vi_next_word64(g)) * (Z->f[k + 1] - Z->f[k]);
     return vi_log_f64(y) < (*x * *x) * -0.5;
 }
 
 /* The value of block position p whose main candidate (word w) was not
  * accepted at once: candidates from w, then from the retry generator,
  * until one passes the ziggurat and lies in [lo, hi]. */
-VI_INLINE float vi_zig_fixup_f32(uint64_t key, uint64_t p, uint32_t w, const vi_params *P)
+VI_INLINE float vi_zig_fixup_f32(const vi_zig_f32 *Z, uint64_t key, uint64_t p, uint32_t w,
+                                 const vi_params *P)
 {
     vi_pcg32 g;
     vi_retry_generator(key, p, &g);
     for (;;) {
         float x;
-        if (vi_zig_fast_f32(w, &x) || vi_zig_slow_f32(&g, w & 127u, &x)) {
+        if (vi_zig_fast_f32(Z, w, &x) || vi_zig_slow_f32(Z, &g, w & 127u, &x)) {
             float v = P->mean_f + P->stddev_f * ((w >> 7) & 1u ? -x : x);
             if (P->lo_f <= v && v <= P->hi_f) return v;
         }
@@ -97,13 +109,14 @@ VI_INLINE float vi_zig_fixup_f32(uint64_t key, uint64_t p, uint32_t w, const vi_
     }
 }
 
-VI_INLINE double vi_zig_fixup_f64(uint64_t key, uint64_t p, uint64_t w, const vi_params *P)
+VI_INLINE double vi_zig_fixup_f64(const vi_zig_f64 *Z, uint64_t key, uint64_t p, uint64_t w,
+                                  const vi_params *P)
 {
     vi_pcg32 g;
     vi_retry_generator(key, p, &g);
     for (;;) {
         double x;
-        if (vi_zig_fast_f64(w, &x) || vi_zig_slow_f64(&g, (unsigned)(w & 127u), &x)) {
+        if (vi_zig_fast_f64(Z, w, &x) || vi_zig_slow_f64(Z, &g, (unsigned)(w & 127u), &x)) {
             double v = P->mean + P->stddev * ((w >> 7) & 1u ? -x : x);
             if (P->lo <= v && v <= P->hi) return v;
         }

@@ -106,37 +106,42 @@ static void uniform_f64(vi_lanes *L, size_t skip, size_t n, double *out, const v
 #define BITS_F64(r, i) (((uint64_t)(r)[0][i] << 32) | (r)[1][i])
 #define BITS2_F64(r, i) (((uint64_t)(r)[2][i] << 32) | (r)[3][i])
 
-static void normal_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p)
-{
-    const float mean = p->mean_f, stddev = p->stddev_f, lo = p->lo_f, hi = p->hi_f;
-    const float sign_of[2] = { 1.0f, -1.0f };
+/* The ziggurat kernels of both tables (vi_normal.h). */
 #define ZIG_F32(dst, count)                                                  \
     for (size_t i = 0; i < (count); i++) {                                   \
         uint32_t w = r[0][i];                                                \
         float x;                                                             \
-        int fast = vi_zig_fast_f32(w, &x);                                   \
+        int fast = vi_zig_fast_f32(Z, w, &x);                                \
         float v = mean + stddev * (x * sign_of[(w >> 7) & 1u]);  /* exact sign, no branch */ \
         (dst)[i] = fast & (lo <= v) & (v <= hi) ? v                          \
-                 : vi_zig_fixup_f32(L->key, t * VI_LANES + i, w, p);          \
+                 : vi_zig_fixup_f32(Z, L->key, t * VI_LANES + i, w, p);       \
     }
-    VI_ROW_KERNEL(float, 1, ZIG_F32);
-}
-
-static void normal_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p)
-{
-    const double mean = p->mean, stddev = p->stddev, lo = p->lo, hi = p->hi;
-    const double sign_of[2] = { 1.0, -1.0 };
 #define ZIG_F64(dst, count)                                                  \
     for (size_t i = 0; i < (count); i++) {                                   \
         uint64_t w = BITS_F64(r, i);                                         \
         double x;                                                            \
-        int fast = vi_zig_fast_f64(w, &x);                                   \
+        int fast = vi_zig_fast_f64(Z, w, &x);                                \
         double v = mean + stddev * (x * sign_of[(w >> 7) & 1u]);             \
         (dst)[i] = fast & (lo <= v) & (v <= hi) ? v                          \
-                 : vi_zig_fixup_f64(L->key, t * VI_LANES + i, w, p);          \
+                 : vi_zig_fixup_f64(Z, L->key, t * VI_LANES + i, w, p);       \
     }
-    VI_ROW_KERNEL(double, 2, ZIG_F64);
+#define ZIGGURAT_KERNELS(NAME, TABLES_F32, TABLES_F64)                       \
+static void NAME##_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p) \
+{                                                                            \
+    const vi_zig_f32 *Z = &TABLES_F32;                                       \
+    const float mean = p->mean_f, stddev = p->stddev_f, lo = p->lo_f, hi = p->hi_f; \
+    const float sign_of[2] = { 1.0f, -1.0f };                                \
+    VI_ROW_KERNEL(float, 1, ZIG_F32);                                        \
+}                                                                            \
+static void NAME##_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p) \
+{                                                                            \
+    const vi_zig_f64 *Z = &TABLES_F64;                                       \
+    const double mean = p->mean, stddev = p->stddev, lo = p->lo, hi = p->hi; \
+    const double sign_of[2] = { 1.0, -1.0 };                                 \
+    VI_ROW_KERNEL(double, 2, ZIG_F64);                                       \
 }
+ZIGGURAT_KERNELS(normal, VI_ZIG_NORMAL_F32, VI_ZIG_NORMAL_F64)
+ZIGGURAT_KERNELS(normal_trunc, VI_ZIG_TRUNC_F32, VI_ZIG_TRUNC_F64)
 
 /* Uniform rejection and exponential rejection: the main candidate from
  * two draws (float64: four) of its lane, its fixup if rejected. */
@@ -201,5 +206,6 @@ VI_STANDARD_SLOTS(vi_scalar_narrow_f16, vi_scalar_narrow_bf16)
 EXPORT_KERNELS(normal)
 EXPORT_KERNELS(normal_flat)
 EXPORT_KERNELS(normal_tail)
+EXPORT_KERNELS(normal_trunc)
 
 const vi_kernel_table vi_kernels_scalar = VI_STANDARD_TABLE("scalar", vi_block_lanes);

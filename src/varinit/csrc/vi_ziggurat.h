@@ -4,8 +4,11 @@
  * arithmetic (60 digits), each correctly rounded to float32 and
  * to float64.  Do not edit; rerun the script.
  *
- * r = 3.442619855896652121424320491467
- * v = 9.912563035336461079095685305810e-3
+ *
+ * vi_zig_*: N(0, 1), 128 layers, tail beyond
+ *   r = 3.442619855896652121424320491467, layer area v = 9.912563035336461079095685305810e-3
+ * vi_zigt_*: N(0, 1) on [-2, 2], 128 layers, no tail,
+ *   layer area v = 9.441409239604722389192092248181e-3
  */
 #ifndef VARINIT_VI_ZIGGURAT_H
 #define VARINIT_VI_ZIGGURAT_H
@@ -13,6 +16,7 @@
 #define VI_ZIG_LAYERS 128
 #define VI_ZIG_R_INV_F32 0x1.2972a8p-2f
 #define VI_ZIG_R_INV_F64 0x1.2972a8afc6f66p-2
+#define VI_ZIG_TRUNCATION 2
 
 static const float vi_zig_x_f32[VI_ZIG_LAYERS + 1] = {
     0x1.db4668p+1f, 0x1.b8a7c4p+1f, 0x1.9c8e0cp+1f, 0x1.8aa73ep+1f,
@@ -155,6 +159,150 @@ static const double vi_zig_f_f64[VI_ZIG_LAYERS + 1] = {
     0x1.87faa61a8cfap-1, 0x1.8eec3c5bda1f6p-1, 0x1.961b4c1b19f3p-1, 0x1.9d8fdfaee4af6p-1,
     0x1.a55418112ba08p-1, 0x1.ad750b7275ddp-1, 0x1.b6042cf926211p-1, 0x1.bf19b6813348bp-1,
     0x1.c8d923fa0897bp-1, 0x1.d37a74ffe486ap-1, 0x1.df6071937f4c9p-1, 0x1.ed5cf061144dep-1,
+    0x1p+0,
+};
+
+static const float vi_zigt_x_f32[VI_ZIG_LAYERS + 1] = {
+    0x1p+1f, 0x1p+1f, 0x1p+1f, 0x1p+1f,
+    0x1p+1f, 0x1p+1f, 0x1p+1f, 0x1p+1f,
+    0x1p+1f, 0x1p+1f, 0x1p+1f, 0x1p+1f,
+    0x1p+1f, 0x1p+1f, 0x1p+1f, 0x1p+1f,
+    0x1p+1f, 0x1p+1f, 0x1p+1f, 0x1p+1f,
+    0x1p+1f, 0x1p+1f, 0x1p+1f, 0x1p+1f,
+    0x1p+1f, 0x1p+1f, 0x1p+1f, 0x1p+1f,
+    0x1p+1f, 0x1.fe86acp+0f, 0x1.fa2498p+0f, 0x1.f5d4bcp+0f,
+    0x1.f1960ep+0f, 0x1.ed6792p+0f, 0x1.e94868p+0f, 0x1.e537b4p+0f,
+    0x1.e134aep+0f, 0x1.dd3e9cp+0f, 0x1.d954cap+0f, 0x1.d57692p+0f,
+    0x1.d1a354p+0f, 0x1.cdda8p+0f, 0x1.ca1b86p+0f, 0x1.c665ep+0f,
+    0x1.c2b90ep+0f, 0x1.bf149ap+0f, 0x1.bb780ep+0f, 0x1.b7e2fap+0f,
+    0x1.b454f6p+0f, 0x1.b0cd9ep+0f, 0x1.ad4c8cp+0f, 0x1.a9d164p+0f,
+    0x1.a65bccp+0f, 0x1.a2eb6ap+0f, 0x1.9f7feap+0f, 0x1.9c18f8p+0f,
+    0x1.98b644p+0f, 0x1.955782p+0f, 0x1.91fc6p+0f, 0x1.8ea498p+0f,
+    0x1.8b4fdcp+0f, 0x1.87fde8p+0f, 0x1.84ae7p+0f, 0x1.816132p+0f,
+    0x1.7e15e4p+0f, 0x1.7acc44p+0f, 0x1.77840cp+0f, 0x1.743cf8p+0f,
+    0x1.70f6c2p+0f, 0x1.6db128p+0f, 0x1.6a6be4p+0f, 0x1.6726bp+0f,
+    0x1.63e146p+0f, 0x1.609b62p+0f, 0x1.5d54bap+0f, 0x1.5a0d08p+0f,
+    0x1.56c4p+0f, 0x1.537956p+0f, 0x1.502cbep+0f, 0x1.4cddeap+0f,
+    0x1.498c88p+0f, 0x1.463842p+0f, 0x1.42e0c2p+0f, 0x1.3f85bp+0f,
+    0x1.3c26aep+0f, 0x1.38c358p+0f, 0x1.355b4cp+0f, 0x1.31ee1cp+0f,
+    0x1.2e7b5cp+0f, 0x1.2b0294p+0f, 0x1.27834ap+0f, 0x1.23fcf8p+0f,
+    0x1.206f16p+0f, 0x1.1cd90ep+0f, 0x1.193a42p+0f, 0x1.15920ap+0f,
+    0x1.11dfbp+0f, 0x1.0e2272p+0f, 0x1.0a597ap+0f, 0x1.0683e4p+0f,
+    0x1.02a0bap+0f, 0x1.fd5dd6p-1f, 0x1.f55a98p-1f, 0x1.ed353p-1f,
+    0x1.e4eac8p-1f, 0x1.dc783cp-1f, 0x1.d3da0cp-1f, 0x1.cb0c4ep-1f,
+    0x1.c20a9p-1f, 0x1.b8cfccp-1f, 0x1.af5644p-1f, 0x1.a59758p-1f,
+    0x1.9b8b5cp-1f, 0x1.91294ep-1f, 0x1.866688p-1f, 0x1.7b3642p-1f,
+    0x1.6f89p-1f, 0x1.634baap-1f, 0x1.566648p-1f, 0x1.48ba22p-1f,
+    0x1.3a1ed2p-1f, 0x1.2a5d9p-1f, 0x1.192904p-1f, 0x1.060e5ep-1f,
+    0x1.e0adbcp-2f, 0x1.ad82c6p-2f, 0x1.6d7442p-2f, 0x1.124fe4p-2f,
+    0x0p+0f,
+};
+
+static const double vi_zigt_x_f64[VI_ZIG_LAYERS + 1] = {
+    0x1p+1, 0x1p+1, 0x1p+1, 0x1p+1,
+    0x1p+1, 0x1p+1, 0x1p+1, 0x1p+1,
+    0x1p+1, 0x1p+1, 0x1p+1, 0x1p+1,
+    0x1p+1, 0x1p+1, 0x1p+1, 0x1p+1,
+    0x1p+1, 0x1p+1, 0x1p+1, 0x1p+1,
+    0x1p+1, 0x1p+1, 0x1p+1, 0x1p+1,
+    0x1p+1, 0x1p+1, 0x1p+1, 0x1p+1,
+    0x1p+1, 0x1.fe86ab83f7be4p+0, 0x1.fa2498f51b0b8p+0, 0x1.f5d4bceb07ec7p+0,
+    0x1.f1960d56927dbp+0, 0x1.ed6792f78b28bp+0, 0x1.e948677d42097p+0, 0x1.e537b3e014ee9p+0,
+    0x1.e134aeebf59fdp+0, 0x1.dd3e9bf522a2p+0, 0x1.d954c9b15d335p+0, 0x1.d5769130c7a45p+0,
+    0x1.d1a354f250deep+0, 0x1.cdda80102c306p+0, 0x1.ca1b8581552a5p+0, 0x1.c665df6d8b41p+0,
+    0x1.c2b90e918b7dp+0, 0x1.bf1499b19b15bp+0, 0x1.bb780d18b690bp+0, 0x1.b7e2fa22f0034p+0,
+    0x1.b454f6d1b5e93p+0, 0x1.b0cd9d68e4069p+0, 0x1.ad4c8c13a202fp+0, 0x1.a9d1649030cdcp+0,
+    0x1.a65bcbe1e1117p+0, 0x1.a2eb6a0882b48p+0, 0x1.9f7fe9bcb014ap+0, 0x1.9c18f83067c4fp+0,
+    0x1.98b644d375741p+0, 0x1.9557811b368bep+0, 0x1.91fc604d51569p+0, 0x1.8ea4974cfe31fp+0,
+    0x1.8b4fdc6a89c6p+0, 0x1.87fde734bd715p+0, 0x1.84ae704be04d2p+0, 0x1.816131360760ep+0,
+    0x1.7e15e4346ef0bp+0, 0x1.7acc4419994bbp+0, 0x1.77840c1ff1301p+0, 0x1.743cf7c0aec2ep+0,
+    0x1.70f6c28abe3eap+0, 0x1.6db127f966de5p+0, 0x1.6a6be34a6f1d5p+0, 0x1.6726af53792b3p+0,
+    0x1.63e146564f528p+0, 0x1.609b61d3d4009p+0, 0x1.5d54ba5d44023p+0, 0x1.5a0d07637341dp+0,
+    0x1.56c3ff03a4c3ep+0, 0x1.537955d1958d7p+0, 0x1.502cbe9e4762ep+0, 0x1.4cddea3b0b927p+0,
+    0x1.498c87383f008p+0, 0x1.4638419f16fcbp+0, 0x1.42e0c2a5c9961p+0, 0x1.3f85b05d43969p+0,
+    0x1.3c26ad5781531p+0, 0x1.38c358457d345p+0, 0x1.355b4b8b7e379p+0, 0x1.31ee1cca604f5p+0,
+    0x1.2e7b5c5c36e6cp+0, 0x1.2b0294c264c9dp+0, 0x1.27834a02f1c9p+0, 0x1.23fcf8f2826ep+0,
+    0x1.206f1667dcdebp+0, 0x1.1cd90e5552825p+0, 0x1.193a42c3b174p+0, 0x1.15920aa982c0cp+0,
+    0x1.11dfb09847c75p+0, 0x1.0e2271381349ep+0, 0x1.0a5979882ec4p+0, 0x1.0683e4d96102fp+0,
+    0x1.02a0ba73bdd13p+0, 0x1.fd5dd5acf38e7p-1, 0x1.f55a98f7a48cp-1, 0x1.ed35300ab345ep-1,
+    0x1.e4eac75ad3c35p-1, 0x1.dc783ba0f4d79p-1, 0x1.d3da0ca746656p-1, 0x1.cb0c4d36afdcap-1,
+    0x1.c20a8f58a09d9p-1, 0x1.b8cfcbdb36e1bp-1, 0x1.af5643a2c89a2p-1, 0x1.a59758c5841cep-1,
+    0x1.9b8b5c9d58eb4p-1, 0x1.91294ec4a2c8ep-1, 0x1.8666871585fbap-1, 0x1.7b3641d8d2c06p-1,
+    0x1.6f89009c4ef94p-1, 0x1.634baa510fb0bp-1, 0x1.566647c4abf46p-1, 0x1.48ba2111b6242p-1,
+    0x1.3a1ed2321955ap-1, 0x1.2a5d8f2ce44b2p-1, 0x1.192904d4df596p-1, 0x1.060e5e0e79af3p-1,
+    0x1.e0adbc7762a0bp-2, 0x1.ad82c6baadeaep-2, 0x1.6d7442845f30cp-2, 0x1.124fe40e98ad2p-2,
+    0x0p+0,
+};
+
+static const float vi_zigt_f_f32[VI_ZIG_LAYERS + 1] = {
+    0x0p+0f, 0x1.356048p-8f, 0x1.356048p-7f, 0x1.d0106cp-7f,
+    0x1.356048p-6f, 0x1.82b85ap-6f, 0x1.d0106cp-6f, 0x1.0eb43ep-5f,
+    0x1.356048p-5f, 0x1.5c0c5p-5f, 0x1.82b85ap-5f, 0x1.a96462p-5f,
+    0x1.d0106cp-5f, 0x1.f6bc74p-5f, 0x1.0eb43ep-4f, 0x1.220a44p-4f,
+    0x1.356048p-4f, 0x1.48b64cp-4f, 0x1.5c0c5p-4f, 0x1.6f6256p-4f,
+    0x1.82b85ap-4f, 0x1.960e5ep-4f, 0x1.a96462p-4f, 0x1.bcba68p-4f,
+    0x1.d0106cp-4f, 0x1.e3667p-4f, 0x1.f6bc74p-4f, 0x1.05093cp-3f,
+    0x1.0eb43ep-3f, 0x1.185f42p-3f, 0x1.221168p-3f, 0x1.2bd90ep-3f,
+    0x1.35b638p-3f, 0x1.3fa8ecp-3f, 0x1.49b136p-3f, 0x1.53cf22p-3f,
+    0x1.5e02c2p-3f, 0x1.684c26p-3f, 0x1.72ab66p-3f, 0x1.7d209ap-3f,
+    0x1.87abdep-3f, 0x1.924d4ep-3f, 0x1.9d050ap-3f, 0x1.a7d336p-3f,
+    0x1.b2b7f8p-3f, 0x1.bdb376p-3f, 0x1.c8c5dcp-3f, 0x1.d3ef58p-3f,
+    0x1.df3018p-3f, 0x1.ea8852p-3f, 0x1.f5f838p-3f, 0x1.00c002p-2f,
+    0x1.068ffap-2f, 0x1.0c6c2p-2f, 0x1.125498p-2f, 0x1.184982p-2f,
+    0x1.1e4b04p-2f, 0x1.245942p-2f, 0x1.2a7464p-2f, 0x1.309c92p-2f,
+    0x1.36d1f8p-2f, 0x1.3d14c2p-2f, 0x1.43652p-2f, 0x1.49c342p-2f,
+    0x1.502f5ap-2f, 0x1.56a9ap-2f, 0x1.5d324cp-2f, 0x1.63c994p-2f,
+    0x1.6a6fb8p-2f, 0x1.7124f8p-2f, 0x1.77e994p-2f, 0x1.7ebdd4p-2f,
+    0x1.85a1fep-2f, 0x1.8c966p-2f, 0x1.939b48p-2f, 0x1.9ab10ap-2f,
+    0x1.a1d7fep-2f, 0x1.a9107ep-2f, 0x1.b05aeap-2f, 0x1.b7b7a8p-2f,
+    0x1.bf272p-2f, 0x1.c6a9c4p-2f, 0x1.ce4004p-2f, 0x1.d5ea6p-2f,
+    0x1.dda958p-2f, 0x1.e57d74p-2f, 0x1.ed6748p-2f, 0x1.f56768p-2f,
+    0x1.fd7e7ap-2f, 0x1.02d694p-1f, 0x1.06fa14p-1f, 0x1.0b2a1ep-1f,
+    0x1.0f6718p-1f, 0x1.13b172p-1f, 0x1.18099ep-1f, 0x1.1c701ep-1f,
+    0x1.20e574p-1f, 0x1.256a3p-1f, 0x1.29fef2p-1f, 0x1.2ea45cp-1f,
+    0x1.335b28p-1f, 0x1.382416p-1f, 0x1.3cfffcp-1f, 0x1.41efc6p-1f,
+    0x1.46f46cp-1f, 0x1.4c0f0cp-1f, 0x1.5140d4p-1f, 0x1.568b1cp-1f,
+    0x1.5bef5cp-1f, 0x1.616f3ep-1f, 0x1.670c98p-1f, 0x1.6cc984p-1f,
+    0x1.72a866p-1f, 0x1.78abfap-1f, 0x1.7ed764p-1f, 0x1.852e5ap-1f,
+    0x1.8bb53p-1f, 0x1.92711cp-1f, 0x1.99686cp-1f, 0x1.a0a2e6p-1f,
+    0x1.a82a56p-1f, 0x1.b00b68p-1f, 0x1.b856fcp-1f, 0x1.c12484p-1f,
+    0x1.ca9652p-1f, 0x1.d4e29ap-1f, 0x1.e068f2p-1f, 0x1.edf46ep-1f,
+    0x1p+0f,
+};
+
+static const double vi_zigt_f_f64[VI_ZIG_LAYERS + 1] = {
+    0x0p+0, 0x1.356047f4c4c18p-8, 0x1.356047f4c4c18p-7, 0x1.d0106bef27224p-7,
+    0x1.356047f4c4c18p-6, 0x1.82b859f1f5f1ep-6, 0x1.d0106bef27224p-6, 0x1.0eb43ef62c295p-5,
+    0x1.356047f4c4c18p-5, 0x1.5c0c50f35d59bp-5, 0x1.82b859f1f5f1ep-5, 0x1.a96462f08e8a1p-5,
+    0x1.d0106bef27224p-5, 0x1.f6bc74edbfba7p-5, 0x1.0eb43ef62c295p-4, 0x1.220a437578756p-4,
+    0x1.356047f4c4c18p-4, 0x1.48b64c74110d9p-4, 0x1.5c0c50f35d59bp-4, 0x1.6f625572a9a5cp-4,
+    0x1.82b859f1f5f1ep-4, 0x1.960e5e71423dfp-4, 0x1.a96462f08e8a1p-4, 0x1.bcba676fdad62p-4,
+    0x1.d0106bef27224p-4, 0x1.e366706e736e5p-4, 0x1.f6bc74edbfba7p-4, 0x1.05093cb686034p-3,
+    0x1.0eb43ef62c295p-3, 0x1.185f4135d24f6p-3, 0x1.221168bd27656p-3, 0x1.2bd90ef9df878p-3,
+    0x1.35b63866779b9p-3, 0x1.3fa8ec90366dep-3, 0x1.49b135fd6e01ap-3, 0x1.53cf22178e536p-3,
+    0x1.5e02c118abd1bp-3, 0x1.684c25fc2a19dp-3, 0x1.72ab667247ac1p-3, 0x1.7d209ad651ae7p-3,
+    0x1.87abde274fc5ap-3, 0x1.924d4e02ffce2p-3, 0x1.9d050aa300071p-3, 0x1.a7d336dc0c393p-3,
+    0x1.b2b7f81f37b5ep-3, 0x1.bdb3767d12ce7p-3, 0x1.c8c5dcaaaeb81p-3, 0x1.d3ef580876cb3p-3,
+    0x1.df3018aad9bc8p-3, 0x1.ea885164c0e68p-3, 0x1.f5f837d3d70c4p-3, 0x1.00c0023751966p-2,
+    0x1.068ff94a3f92ap-2, 0x1.0c6c204fba7c1p-2, 0x1.125497fc085a9p-2, 0x1.184982959c14cp-2,
+    0x1.1e4b04010e66ap-2, 0x1.245941ce2fe51p-2, 0x1.2a74634641cb1p-2, 0x1.309c917b6534cp-2,
+    0x1.36d1f7595278cp-2, 0x1.3d14c1b76c825p-2, 0x1.43651f6c46723p-2, 0x1.49c34162b4648p-2,
+    0x1.502f5ab083142p-2, 0x1.56a9a0aef533cp-2, 0x1.5d324b1528cc8p-2, 0x1.63c994148ac5bp-2,
+    0x1.6a6fb87782feep-2, 0x1.7124f7c28825dp-2, 0x1.77e99457cfc6ap-2, 0x1.7ebdd39dd50d2p-2,
+    0x1.85a1fe28f767bp-2, 0x1.8c965fe879d22p-2, 0x1.939b48573421dp-2, 0x1.9ab10ab051693p-2,
+    0x1.a1d7fe288194bp-2, 0x1.a9107e2c1102cp-2, 0x1.b05aeaa2673cfp-2, 0x1.b7b7a8377e7f2p-2,
+    0x1.bf2720abf8affp-2, 0x1.c6a9c32c8c4e8p-2, 0x1.ce4004b19d1cap-2, 0x1.d5ea6067f199fp-2,
+    0x1.dda958239875ap-2, 0x1.e57d74de38dbbp-2, 0x1.ed6747423706dp-2, 0x1.f56768444d2a5p-2,
+    0x1.fd7e79cd7931fp-2, 0x1.02d693bbb60cfp-1, 0x1.06fa13af011cfp-1, 0x1.0b2a1d845bfdfp-1,
+    0x1.0f671837c8027p-1, 0x1.13b1718fbde9cp-1, 0x1.18099ec18a464p-1, 0x1.1c701d2aab913p-1,
+    0x1.20e5732297c6cp-1, 0x1.256a30e8fbd62p-1, 0x1.29fef1b55c7e6p-1, 0x1.2ea45cee09b13p-1,
+    0x1.335b278da2541p-1, 0x1.382415c00a368p-1, 0x1.3cfffcc1ca4ecp-1, 0x1.41efc50f8067fp-1,
+    0x1.46f46cf679bcp-1, 0x1.4c0f0b9c1964ap-1, 0x1.5140d497a272dp-1, 0x1.568b1c41f1da1p-1,
+    0x1.5bef5ce970751p-1, 0x1.616f3d2731eb2p-1, 0x1.670c97a68c725p-1, 0x1.6cc984cd16e3fp-1,
+    0x1.72a866d9f63d9p-1, 0x1.78abf94f27337p-1, 0x1.7ed764d06803fp-1, 0x1.852e592aed1e2p-1,
+    0x1.8bb5300ce83d1p-1, 0x1.92711c48f9f68p-1, 0x1.99686bb96de6ap-1, 0x1.a0a2e5adaad23p-1,
+    0x1.a82a56bf3de81p-1, 0x1.b00b68328d76dp-1, 0x1.b856fc166b6bap-1, 0x1.c124831251bdfp-1,
+    0x1.ca9652c22a3a1p-1, 0x1.d4e29af421bd3p-1, 0x1.e068f2deda873p-1, 0x1.edf46d7419076p-1,
     0x1p+0,
 };
 
