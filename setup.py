@@ -22,7 +22,7 @@ CSRC = "src/varinit/csrc"
 PORTABLE_SOURCES = [f"{CSRC}/{name}.c" for name in ("vi_fill", "vi_dispatch", "vi_cpu")]
 # The scalar reference, built with flags of its own: its float loops have no
 # control flow across elements, and these two let gcc/clang vectorize them at
-# the baseline ISA (selects as blends, sqrt without an errno call).  Neither
+# the baseline ISA (selects as blends, no libm errno handling).  Neither
 # changes a value; -ffast-math would, and is never used.
 FILE_SOURCES = {
     f"{CSRC}/vi_scalar.c": (["-fno-trapping-math", "-fno-math-errno"], []),

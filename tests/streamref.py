@@ -315,12 +315,12 @@ def tail_block(seed: int, block: int, count: int, params: dict, dtype=np.float32
     """The first ``count`` positions of block ``block`` of ``normal_tail`` (5.4)."""
     S = _Stream(dtype)
     T = S.T
-    base, step, scale, shift, lo, hi = (T(params[k]) for k in
-                                        ("base", "step", "scale", "shift", "lo", "hi"))
-    half = T(0.5)
+    base, step, scale, shift, cut, lo, hi = (T(params[k]) for k in
+                                             ("base", "step", "scale", "shift", "cut", "lo", "hi"))
+    half, one = T(0.5), T(1)
 
     def candidate(g):
-        t = (-S.ln(S.open(g))) * scale
+        t = (-S.ln(one - S.unit(g) * cut)) * scale
         x = base + step * t
         d = t + shift
         e = -S.ln(S.open(g))
@@ -413,7 +413,19 @@ def choose_kernel(mean: float, stddev: float, low: float | None = None,
     lam = (edge + np.sqrt(edge * edge + np.float64(4))) / np.float64(2)
     base, step = (lo, stddev_s) if above else (hi, -stddev_s)
     return "normal_tail", dict(base=base, step=step, scale=T(np.float64(1) / lam),
-                               shift=T(edge - lam), lo=lo, hi=hi)
+                               shift=T(edge - lam), cut=_nearest(truncated_mass(lam, width), T),
+                               lo=lo, hi=hi)
+
+
+def truncated_mass(lam, width) -> Fraction:
+    """``1 − exp(−λ·w)`` (1 for w = ∞) with ``decimal`` at 40 digits."""
+    if isinstance(width, float) and math.isinf(width):
+        return Fraction(1)
+    D = decimal.Decimal
+    with decimal.localcontext() as ctx:
+        ctx.prec = 40
+        w = D(width.numerator) / D(width.denominator)
+        return Fraction(1 - (-D(float(lam)) * w).exp())
 
 
 def _flat_params(lo, hi, mean_s, stddev_s, c: float, T) -> dict:

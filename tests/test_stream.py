@@ -111,7 +111,7 @@ def test_normal_is_the_ziggurat(dtype):
     expected = ziggurat_block(SEED, block, n, mean, stddev, dtype=dtype, stats=stats)
     np.testing.assert_array_equal(out, expected)
     assert stats["tail"] > 0 and stats["wedge"] > 0 and stats["wedge_rejected"] > 0, stats
-    assert 0 < stats["fixups"] < n // 20, stats          # about 2.3 % of positions
+    assert 0 < stats["fixups"] < n // 20, stats          # about 2.8 % of positions
     # a tail value lies beyond r standard deviations
     assert np.any(np.abs((expected.astype(np.float64) - mean) / stddev) > 3.44)
 
@@ -179,8 +179,12 @@ def test_truncated_normal_is_the_documented_kernel(dtype, mean, stddev, lo, hi, 
     expected = kernel_block(name, SEED, block, n, params, dtype, stats)
     np.testing.assert_array_equal(out, expected)
     assert np.all(out >= params["lo"]) and np.all(out <= params["hi"])
-    if name != "normal_flat" or (hi - lo) > 0.01:          # nearly flat: nothing rejected
-        assert stats["fixups"] > 0, stats                  # rejections went to retries
+    # rejections went to retries, except where next to none are expected:
+    # a nearly flat density, or an exponential so steep that it fits the tail
+    nearly_exact = (name == "normal_flat" and hi - lo <= 0.01) or (
+        name == "normal_tail" and min(abs(lo), abs(hi)) >= 10)
+    if not nearly_exact:
+        assert stats["fixups"] > 0, stats
     if name in ("normal", "normal_trunc"):
         assert stats["wedge"] > 0, stats
 

@@ -154,9 +154,9 @@ def fill_normal(out: np.ndarray, mean: float = 0.0, stddev: float = 1.0, *,
 
     Notes
     -----
-    Marsaglia's polar method, computed in float32 for float32 and narrower
+    A 128-layer ziggurat, computed in float32 for float32 and narrower
     outputs and in float64 for float64, with varinit's own deterministic
-    logarithm; see ``docs/stream.md``.
+    logarithm for its rare slow steps; see ``docs/stream.md``.
 
     Examples
     --------

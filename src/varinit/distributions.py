@@ -127,7 +127,7 @@ NORMAL_REACH = Fraction(3, 2)
 # 1.3 % of those fall outside the interval.
 TRUNCATED_REACH = Fraction(TRUNCATION)
 TRUNCATED_NEAR = Fraction(19, 10)
-# Largest value of -ln(open) for an open unit of either stream (2**-54):
+# Largest value of -ln(1 - unit * cut) in either stream (-ln 2**-53 = 36.7):
 # how far an exponential candidate can reach, in units of 1/lambda.
 _MAX_EXPONENTIAL = 40
 _DECIMAL = decimal.Context(prec=40)
@@ -152,6 +152,16 @@ def _flat_beats_tail(a: Fraction, width: Fraction) -> bool:
     cutoff = c.multiply(c.divide(c.multiply(2, c.exp(decimal.Decimal("0.5"))), den),
                         c.exp(c.minus(c.divide(ad, den))))
     return _decimal(width) < cutoff
+
+
+def _exponential_cut(lam: float, width: Fraction | float) -> Fraction:
+    """``1 - exp(-lam * width)``, the mass an Exp(lam) puts on [0, width]
+    (1 for an open interval), in 40-digit decimal arithmetic: the tail
+    kernel draws its exponential truncated to the interval."""
+    if math.isinf(width):
+        return Fraction(1)
+    c = _DECIMAL
+    return Fraction(c.subtract(1, c.exp(c.minus(c.multiply(decimal.Decimal(lam), _decimal(width))))))
 
 
 def _standardised(x: Fraction | float, mean: float, stddev: float) -> Fraction | float:
@@ -213,7 +223,8 @@ def _truncated_normal(mu: Fraction, sigma: Fraction, code: int,
             scale = 1.0 / lam
             base, step = (lo_s, stddev_s) if above else (hi_s, -stddev_s)
             values.update(base=base, step=step, scale=_ieee.nearest(stream, Fraction(scale), "1/lambda"),
-                          shift=_ieee.nearest(stream, Fraction(edge - lam), "a - lambda"))
+                          shift=_ieee.nearest(stream, Fraction(edge - lam), "a - lambda"),
+                          cut=_ieee.nearest(stream, _exponential_cut(lam, b - a), "1 - exp(-lambda w)"))
             if isinstance(hi if above else lo, float):
                 reach = Fraction(base) + Fraction(step) * _MAX_EXPONENTIAL * Fraction(scale)
                 _ieee.check_finite_in(fmt, reach, "the farthest exponential candidate")

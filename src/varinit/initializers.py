@@ -232,13 +232,13 @@ def _cast_constant(value: Any, dtype: np.dtype) -> np.ndarray:
     drops its fraction, bool takes the truth value), refusing what the dtype
     cannot hold: an integer out of range, a NaN or infinity for an integer,
     a finite value that overflows a float dtype."""
-    if isinstance(value, int) and not isinstance(value, bool) and dtype.kind in "iu":
-        info = np.iinfo(dtype)                   # Python ints of any size, exactly
-        if not info.min <= value <= info.max:
-            raise ValueError(f"Constant value {value} does not fit {dtype} "
-                             f"([{info.min}, {info.max}])")
-        return np.asarray(value, dtype)
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool):    # any size, exactly
+        if dtype.kind in "iu":
+            info = np.iinfo(dtype)
+            if not info.min <= value <= info.max:
+                raise ValueError(f"Constant value {value} does not fit {dtype} "
+                                 f"([{info.min}, {info.max}])")
+            return np.asarray(value, dtype)
         try:
             value = float(value)
         except OverflowError:

@@ -348,8 +348,8 @@ ZIGGURAT_KERNELS(normal_trunc, VI_ZIG_TRUNC_F32, VI_ZIG_TRUNC_F64)
 
 /* ---- uniform and exponential rejection (docs/stream.md 5.3, 5.4) ---------- */
 
-typedef struct { __m256 lo, hi, base, step, width, mean, scale, shift; } rej_ps;
-typedef struct { __m256d lo, hi, base, step, width, mean, scale, shift; } rej_pd;
+typedef struct { __m256 lo, hi, base, step, width, mean, scale, shift, cut; } rej_ps;
+typedef struct { __m256d lo, hi, base, step, width, mean, scale, shift, cut; } rej_pd;
 
 VI_INLINE void rej_ps_load(rej_ps *K, const vi_params *p)
 {
@@ -357,6 +357,7 @@ VI_INLINE void rej_ps_load(rej_ps *K, const vi_params *p)
     K->base = _mm256_set1_ps(p->base_f); K->step = _mm256_set1_ps(p->step_f);
     K->width = _mm256_set1_ps(p->width_f); K->mean = _mm256_set1_ps(p->mean_f);
     K->scale = _mm256_set1_ps(p->scale_f); K->shift = _mm256_set1_ps(p->shift_f);
+    K->cut = _mm256_set1_ps(p->cut_f);
 }
 
 VI_INLINE void rej_pd_load(rej_pd *K, const vi_params *p)
@@ -365,6 +366,7 @@ VI_INLINE void rej_pd_load(rej_pd *K, const vi_params *p)
     K->base = _mm256_set1_pd(p->base); K->step = _mm256_set1_pd(p->step);
     K->width = _mm256_set1_pd(p->width); K->mean = _mm256_set1_pd(p->mean);
     K->scale = _mm256_set1_pd(p->scale); K->shift = _mm256_set1_pd(p->shift);
+    K->cut = _mm256_set1_pd(p->cut);
 }
 
 /* vi_flat_* / vi_tail_* lane-wise: the candidate *v and the accepted lanes
@@ -380,7 +382,7 @@ VI_INLINE unsigned flat_ps(const rej_ps *K, __m256i d1, __m256i d2, __m256 *v)
 
 VI_INLINE unsigned tail_ps(const rej_ps *K, __m256i d1, __m256i d2, __m256 *v)
 {
-    __m256 t = _mm256_mul_ps(neg_ps(log_ps(open_ps(d1))), K->scale);
+    __m256 t = _mm256_mul_ps(neg_ps(log_ps(_mm256_sub_ps(_mm256_set1_ps(1.0f), _mm256_mul_ps(unit_f32(d1), K->cut)))), K->scale);
     __m256 x = _mm256_add_ps(K->base, _mm256_mul_ps(K->step, t));
     __m256 d = _mm256_add_ps(t, K->shift);
     __m256 e = neg_ps(log_ps(open_ps(d2)));
@@ -401,7 +403,7 @@ VI_INLINE unsigned flat_pd(const rej_pd *K, __m256i w1, __m256i w2, __m256d *v)
 
 VI_INLINE unsigned tail_pd(const rej_pd *K, __m256i w1, __m256i w2, __m256d *v)
 {
-    __m256d t = _mm256_mul_pd(neg_pd(log_pd(open_pd(w1))), K->scale);
+    __m256d t = _mm256_mul_pd(neg_pd(log_pd(_mm256_sub_pd(_mm256_set1_pd(1.0), _mm256_mul_pd(unit_f64(_mm256_srli_epi64(w1, 11)), K->cut)))), K->scale);
     __m256d x = _mm256_add_pd(K->base, _mm256_mul_pd(K->step, t));
     __m256d d = _mm256_add_pd(t, K->shift);
     __m256d e = neg_pd(log_pd(open_pd(w2)));

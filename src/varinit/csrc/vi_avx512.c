@@ -11,9 +11,10 @@
  * a multiply, so the kernels run four leapfrog chains: chain c holds the
  * lanes at draw d + c and jumps four draws per step (s -> A4*s + G4*inc),
  * which keeps four independent multiplies in flight and changes no bit.
- * Each row of the block consumes D draws per lane (1 for float32 uniform,
- * 2 for float64 uniform and float32 polar, 4 for float64 polar), so one
- * step of the chains yields 4/D rows. */
+ * Each row of the block consumes D draws per lane (1 for float32 uniform
+ * and ziggurat, 2 for their float64 versions and for float32 uniform or
+ * exponential rejection, 4 for float64 rejection), so one step of the
+ * chains yields 4/D rows. */
 #if defined(__x86_64__) || defined(_M_X64)
 
 #include <immintrin.h>
@@ -463,6 +464,31 @@ VI_INLINE __mmask16 refill16(retry16 *R, __m512i *at, __m512i *g, __mmask16 acti
     return free;
 }
 
+/* refill16 for eight 64-bit lanes (float64), refilled once half are free. */
+VI_INLINE __mmask8 refill8(retry8 *R, __m256i *at, __m512i *g, __mmask8 active, uint64_t key,
+                           const uint32_t *pos, const uint64_t *word, size_t count, size_t *next)
+{
+    __mmask8 free = (__mmask8)~active;
+    int nfree = vi_popcount32(free);
+    size_t left = count - *next;
+    if (left == 0 || (nfree < 4 && left >= (size_t)nfree)) return 0;
+    if (left < (size_t)nfree) {
+        unsigned m = free, keep = 0;
+        for (size_t j = 0; j < left; j++) { keep |= m & (0u - m); m &= m - 1; }
+        free = (__mmask8)keep;
+        nfree = (int)left;
+    }
+    __mmask8 avail = (__mmask8)((1u << nfree) - 1u);
+    *at = _mm256_mask_expand_epi32(*at, free, _mm256_maskz_loadu_epi32(avail, pos + *next));
+    if (word) *g = _mm512_mask_expand_epi64(*g, free, _mm512_maskz_loadu_epi64(avail, word + *next));
+    *next += (size_t)nfree;
+    retry8 fresh;
+    retry_seed8(&fresh.s, &fresh.inc, key, *at);
+    R->s = _mm512_mask_mov_epi64(R->s, free, fresh.s);
+    R->inc = _mm512_mask_mov_epi64(R->inc, free, fresh.inc);
+    return free;
+}
+
 /* The fixups of the list, 16 in flight: each lane runs vi_zig_fixup_f32,
  * a finished lane takes the next position. */
 static void zig_fixups_f32(uint64_t key, const uint32_t *pos, const uint32_t *word, size_t count,
@@ -543,51 +569,44 @@ VI_INLINE void ziggurat_f32(vi_lanes *L, size_t skip, size_t n, float *out, cons
     zig_fixups_f32(key, pos, listed, count, &Z, p, out, skip);
 }
 
-/* 8 positions at a time (64-bit lanes), as zig_fixups_f32. */
+/* zig_fixups_f32 for float64: 8 in flight (64-bit lanes). */
 static void zig_fixups_f64(uint64_t key, const uint32_t *pos, const uint64_t *word, size_t count,
                            const zig_pd *Z, const vi_params *p, double *out, size_t skip)
 {
     const __m512d mean = _mm512_set1_pd(p->mean), stddev = _mm512_set1_pd(p->stddev);
     const __m512d lo = _mm512_set1_pd(p->lo), hi = _mm512_set1_pd(p->hi);
     const __m512i sign = _mm512_set1_epi64((long long)(UINT64_C(1) << 63)), layer = _mm512_set1_epi64(127);
-    for (size_t i = 0; i < count; i += 8) {
-        __mmask8 live = count - i >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (count - i)) - 1u);
-        __m256i at = _mm256_maskz_loadu_epi32(live, pos + i);
-        __m512i g = _mm512_maskz_loadu_epi64(live, word + i);
-        retry8 R;
-        retry_seed8(&R.s, &R.inc, key, at);
-        __m512d result = _mm512_setzero_pd();
-        for (__mmask8 pending = live;;) {
-            __mmask8 bits[3];
-            for (int b = 0; b < 3; b++) bits[b] = _mm512_test_epi64_mask(g, _mm512_set1_epi64(16 << b));
-            __m512d x = _mm512_mul_pd(unit_f64(_mm512_srli_epi64(g, 11)), table128_pd_lookup(&Z->x0, g, bits));
-            __mmask8 ok = _mm512_cmp_pd_mask(x, table128_pd_lookup(&Z->x1, g, bits), _CMP_LT_OQ);
-            __mmask8 slow = pending & (__mmask8)~ok;
-            if (slow) {
-                __mmask8 tail = slow & _mm512_cmpeq_epi64_mask(_mm512_and_si512(g, layer), _mm512_setzero_si512());
-                __mmask8 wedge = slow & (__mmask8)~tail;
-                if (wedge) {
-                    __m512d u = unit_f64(_mm512_srli_epi64(retry8_word(&R, wedge), 11));
-                    __m512d f0 = table128_pd_lookup(&Z->f0, g, bits);
-                    __m512d y = _mm512_add_pd(f0, _mm512_mul_pd(u, _mm512_sub_pd(table128_pd_lookup(&Z->f1, g, bits), f0)));
-                    __m512d bound = _mm512_mul_pd(_mm512_mul_pd(x, x), _mm512_set1_pd(-0.5));
-                    ok |= wedge & _mm512_cmp_pd_mask(log_pd(y), bound, _CMP_LT_OQ);
-                }
-                if (tail) {
-                    x = retry8_tail_f64(&R, tail, x);
-                    ok |= tail;
-                }
-            }
-            __m512d z = _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(x),
-                _mm512_and_si512(_mm512_slli_epi64(g, 56), sign)));
-            __m512d v = _mm512_add_pd(mean, _mm512_mul_pd(stddev, z));
-            __mmask8 done = pending & ok & _mm512_cmp_pd_mask(lo, v, _CMP_LE_OQ) & _mm512_cmp_pd_mask(v, hi, _CMP_LE_OQ);
-            result = _mm512_mask_mov_pd(result, done, v);
-            pending &= (__mmask8)~done;
-            if (!pending) break;
-            g = retry8_word(&R, pending);
+    const __m256i base = _mm256_set1_epi32((int)skip);
+    retry8 R = { _mm512_setzero_si512(), _mm512_setzero_si512() };
+    __m256i at = _mm256_setzero_si256();
+    __m512i g = _mm512_setzero_si512();
+    size_t next = 0;
+    for (__mmask8 active = 0;;) {
+        active |= refill8(&R, &at, &g, active, key, pos, word, count, &next);
+        if (!active) return;
+        __mmask8 bits[3];
+        for (int b = 0; b < 3; b++) bits[b] = _mm512_test_epi64_mask(g, _mm512_set1_epi64(16 << b));
+        __m512d x = _mm512_mul_pd(unit_f64(_mm512_srli_epi64(g, 11)), table128_pd_lookup(&Z->x0, g, bits));
+        __mmask8 ok = _mm512_cmp_pd_mask(x, table128_pd_lookup(&Z->x1, g, bits), _CMP_LT_OQ);
+        __mmask8 slow = active & (__mmask8)~ok;
+        __mmask8 tail = slow & _mm512_cmpeq_epi64_mask(_mm512_and_si512(g, layer), _mm512_setzero_si512());
+        __mmask8 wedge = slow & (__mmask8)~tail;
+        __m512d u = unit_f64(_mm512_srli_epi64(retry8_word(&R, wedge), 11));
+        __m512d f0 = table128_pd_lookup(&Z->f0, g, bits);
+        __m512d y = _mm512_add_pd(f0, _mm512_mul_pd(u, _mm512_sub_pd(table128_pd_lookup(&Z->f1, g, bits), f0)));
+        __m512d bound = _mm512_mul_pd(_mm512_mul_pd(x, x), _mm512_set1_pd(-0.5));
+        ok |= wedge & _mm512_cmp_pd_mask(log_pd(y), bound, _CMP_LT_OQ);
+        if (tail) {
+            x = retry8_tail_f64(&R, tail, x);
+            ok |= tail;
         }
-        _mm512_mask_i32scatter_pd(out, live, _mm256_sub_epi32(at, _mm256_set1_epi32((int)skip)), result, 8);
+        __m512d z = _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(x),
+            _mm512_and_si512(_mm512_slli_epi64(g, 56), sign)));
+        __m512d v = _mm512_add_pd(mean, _mm512_mul_pd(stddev, z));
+        __mmask8 done = active & ok & _mm512_cmp_pd_mask(lo, v, _CMP_LE_OQ) & _mm512_cmp_pd_mask(v, hi, _CMP_LE_OQ);
+        _mm512_mask_i32scatter_pd(out, done, _mm256_sub_epi32(at, base), v, 8);
+        active &= (__mmask8)~done;
+        g = retry8_word(&R, active);
     }
 }
 
@@ -601,8 +620,8 @@ VI_INLINE void ziggurat_f64(vi_lanes *L, size_t skip, size_t n, double *out, con
     zig_pd Z;
     zig_pd_load(&Z, T);
     fix_rows F;
-    uint64_t words[VI_BLOCK], listed[VI_BLOCK];
-    uint32_t pos[VI_BLOCK];
+    uint64_t words[VI_BLOCK], listed[VI_BLOCK + VI_LANES];
+    uint32_t pos[VI_BLOCK + VI_LANES];
     F.first = skip / VI_LANES;
 #define ZIG64_ROW(c, v) do {                                                 \
         size_t row_ = t_ + (c);                                              \
@@ -643,8 +662,8 @@ ZIGGURAT_KERNELS(normal_trunc, VI_ZIG_TRUNC_F32, VI_ZIG_TRUNC_F64)
 
 /* ---- uniform and exponential rejection (docs/stream.md 5.3, 5.4) ---------- */
 
-typedef struct { __m512 lo, hi, base, step, width, mean, scale, shift; } rej_ps;
-typedef struct { __m512d lo, hi, base, step, width, mean, scale, shift; } rej_pd;
+typedef struct { __m512 lo, hi, base, step, width, mean, scale, shift, cut; } rej_ps;
+typedef struct { __m512d lo, hi, base, step, width, mean, scale, shift, cut; } rej_pd;
 
 VI_INLINE void rej_ps_load(rej_ps *K, const vi_params *p)
 {
@@ -652,6 +671,7 @@ VI_INLINE void rej_ps_load(rej_ps *K, const vi_params *p)
     K->base = _mm512_set1_ps(p->base_f); K->step = _mm512_set1_ps(p->step_f);
     K->width = _mm512_set1_ps(p->width_f); K->mean = _mm512_set1_ps(p->mean_f);
     K->scale = _mm512_set1_ps(p->scale_f); K->shift = _mm512_set1_ps(p->shift_f);
+    K->cut = _mm512_set1_ps(p->cut_f);
 }
 
 VI_INLINE void rej_pd_load(rej_pd *K, const vi_params *p)
@@ -660,6 +680,7 @@ VI_INLINE void rej_pd_load(rej_pd *K, const vi_params *p)
     K->base = _mm512_set1_pd(p->base); K->step = _mm512_set1_pd(p->step);
     K->width = _mm512_set1_pd(p->width); K->mean = _mm512_set1_pd(p->mean);
     K->scale = _mm512_set1_pd(p->scale); K->shift = _mm512_set1_pd(p->shift);
+    K->cut = _mm512_set1_pd(p->cut);
 }
 
 /* vi_flat_f32 / vi_tail_f32 / _f64 lane-wise: the candidate *v of draws
@@ -675,7 +696,7 @@ VI_INLINE __mmask16 flat_ps(const rej_ps *K, __m512i d1, __m512i d2, __m512 *v)
 
 VI_INLINE __mmask16 tail_ps(const rej_ps *K, __m512i d1, __m512i d2, __m512 *v)
 {
-    __m512 t = _mm512_mul_ps(neg_ps(log_ps(open_ps(d1))), K->scale);
+    __m512 t = _mm512_mul_ps(neg_ps(log_ps(_mm512_sub_ps(_mm512_set1_ps(1.0f), _mm512_mul_ps(unit_f32(d1), K->cut)))), K->scale);
     __m512 x = _mm512_add_ps(K->base, _mm512_mul_ps(K->step, t));
     __m512 d = _mm512_add_ps(t, K->shift);
     __m512 e = neg_ps(log_ps(open_ps(d2)));
@@ -695,7 +716,7 @@ VI_INLINE __mmask8 flat_pd(const rej_pd *K, __m512i w1, __m512i w2, __m512d *v)
 
 VI_INLINE __mmask8 tail_pd(const rej_pd *K, __m512i w1, __m512i w2, __m512d *v)
 {
-    __m512d t = _mm512_mul_pd(neg_pd(log_pd(open_pd(w1))), K->scale);
+    __m512d t = _mm512_mul_pd(neg_pd(log_pd(_mm512_sub_pd(_mm512_set1_pd(1.0), _mm512_mul_pd(unit_f64(_mm512_srli_epi64(w1, 11)), K->cut)))), K->scale);
     __m512d x = _mm512_add_pd(K->base, _mm512_mul_pd(K->step, t));
     __m512d d = _mm512_add_pd(t, K->shift);
     __m512d e = neg_pd(log_pd(open_pd(w2)));
@@ -707,51 +728,47 @@ VI_INLINE __mmask8 tail_pd(const rej_pd *K, __m512i w1, __m512i w2, __m512d *v)
 typedef __mmask16 (*candidate_ps)(const rej_ps *, __m512i, __m512i, __m512 *);
 typedef __mmask8 (*candidate_pd)(const rej_pd *, __m512i, __m512i, __m512d *);
 
-/* The rejected positions, 16 (float64: 8) at a time: new candidates from
- * their retry generators until each lane has one accepted. */
+/* The rejected positions, 16 (float64: 8) in flight: new candidates from
+ * their retry generators, a lane taking the next position once its own is
+ * accepted. */
 VI_INLINE void rejection_fixups_ps(uint64_t key, const fix_rows *F, size_t skip, size_t n,
                                    const rej_ps *K, candidate_ps candidate, float *out)
 {
-    uint32_t pos[VI_BLOCK];
-    size_t count = fix_list(F, (skip + n + VI_LANES - 1) / VI_LANES - F->first, pos);
-    for (size_t i = 0; i < count; i += VI_LANES) {
-        __mmask16 live = count - i >= VI_LANES ? (__mmask16)0xFFFF : (__mmask16)((1u << (count - i)) - 1u);
-        __m512i at = _mm512_maskz_loadu_epi32(live, pos + i);
-        retry16 R;
-        retry16_seed(&R, key, at);
-        __m512 result = _mm512_setzero_ps();
-        for (__mmask16 pending = live; pending;) {
-            __m512i d1 = retry16_next(&R, pending);
-            __m512i d2 = retry16_next(&R, pending);
-            __m512 v;
-            __mmask16 ok = pending & candidate(K, d1, d2, &v);
-            result = _mm512_mask_mov_ps(result, ok, v);
-            pending &= (__mmask16)~ok;
-        }
-        _mm512_mask_i32scatter_ps(out, live, _mm512_sub_epi32(at, _mm512_set1_epi32((int)skip)), result, 4);
+    uint32_t pos[VI_BLOCK + VI_LANES];
+    size_t count = fix_list(F, (skip + n + VI_LANES - 1) / VI_LANES - F->first, pos), next = 0;
+    const __m512i base = _mm512_set1_epi32((int)skip);
+    retry16 R = { { _mm512_setzero_si512(), _mm512_setzero_si512() },
+                  { _mm512_setzero_si512(), _mm512_setzero_si512() } };
+    __m512i at = _mm512_setzero_si512();
+    for (__mmask16 active = 0;;) {
+        active |= refill16(&R, &at, NULL, active, key, pos, NULL, count, &next);
+        if (!active) return;
+        __m512i d1 = retry16_next(&R, active);
+        __m512i d2 = retry16_next(&R, active);
+        __m512 v;
+        __mmask16 done = active & candidate(K, d1, d2, &v);
+        _mm512_mask_i32scatter_ps(out, done, _mm512_sub_epi32(at, base), v, 4);
+        active &= (__mmask16)~done;
     }
 }
 
 VI_INLINE void rejection_fixups_pd(uint64_t key, const fix_rows *F, size_t skip, size_t n,
                                    const rej_pd *K, candidate_pd candidate, double *out)
 {
-    uint32_t pos[VI_BLOCK];
-    size_t count = fix_list(F, (skip + n + VI_LANES - 1) / VI_LANES - F->first, pos);
-    for (size_t i = 0; i < count; i += 8) {
-        __mmask8 live = count - i >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (count - i)) - 1u);
-        __m256i at = _mm256_maskz_loadu_epi32(live, pos + i);
-        retry8 R;
-        retry_seed8(&R.s, &R.inc, key, at);
-        __m512d result = _mm512_setzero_pd();
-        for (__mmask8 pending = live; pending;) {
-            __m512i w1 = retry8_word(&R, pending);
-            __m512i w2 = retry8_word(&R, pending);
-            __m512d v;
-            __mmask8 ok = pending & candidate(K, w1, w2, &v);
-            result = _mm512_mask_mov_pd(result, ok, v);
-            pending &= (__mmask8)~ok;
-        }
-        _mm512_mask_i32scatter_pd(out, live, _mm256_sub_epi32(at, _mm256_set1_epi32((int)skip)), result, 8);
+    uint32_t pos[VI_BLOCK + VI_LANES];
+    size_t count = fix_list(F, (skip + n + VI_LANES - 1) / VI_LANES - F->first, pos), next = 0;
+    const __m256i base = _mm256_set1_epi32((int)skip);
+    retry8 R = { _mm512_setzero_si512(), _mm512_setzero_si512() };
+    __m256i at = _mm256_setzero_si256();
+    for (__mmask8 active = 0;;) {
+        active |= refill8(&R, &at, NULL, active, key, pos, NULL, count, &next);
+        if (!active) return;
+        __m512i w1 = retry8_word(&R, active);
+        __m512i w2 = retry8_word(&R, active);
+        __m512d v;
+        __mmask8 done = active & candidate(K, w1, w2, &v);
+        _mm512_mask_i32scatter_pd(out, done, _mm256_sub_epi32(at, base), v, 8);
+        active &= (__mmask8)~done;
     }
 }
 

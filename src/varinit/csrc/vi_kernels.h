@@ -37,10 +37,10 @@ enum vi_dtype { VI_U32 = 0, VI_F32 = 1, VI_F64 = 2, VI_F16 = 3, VI_BF16 = 4,
 #define VI_PARAM_FIELDS(X)                                                   \
     X(double, base) X(double, width) X(double, top)                          \
     X(double, mean) X(double, stddev) X(double, lo) X(double, hi)            \
-    X(double, step) X(double, scale) X(double, shift)                        \
+    X(double, step) X(double, scale) X(double, shift) X(double, cut)         \
     X(float, base_f) X(float, width_f) X(float, top_f)                       \
     X(float, mean_f) X(float, stddev_f) X(float, lo_f) X(float, hi_f)        \
-    X(float, step_f) X(float, scale_f) X(float, shift_f)                     \
+    X(float, step_f) X(float, scale_f) X(float, shift_f) X(float, cut_f)     \
     X(uint16_t, clamp_lo) X(uint16_t, clamp_hi)
 
 typedef struct {

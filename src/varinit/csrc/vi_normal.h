@@ -150,7 +150,7 @@ VI_INLINE int vi_flat_f64(uint64_t w1, uint64_t w2, const vi_params *P, double *
 
 VI_INLINE int vi_tail_f32(uint32_t d1, uint32_t d2, const vi_params *P, float *x)
 {
-    float t = -vi_log_f32(vi_open_f32(d1)) * P->scale_f;
+    float t = -vi_log_f32(1.0f - vi_unit_f32(d1) * P->cut_f) * P->scale_f;
     float v = P->base_f + P->step_f * t;
     float d = t + P->shift_f;
     *x = v;
@@ -159,7 +159,7 @@ VI_INLINE int vi_tail_f32(uint32_t d1, uint32_t d2, const vi_params *P, float *x
 
 VI_INLINE int vi_tail_f64(uint64_t w1, uint64_t w2, const vi_params *P, double *x)
 {
-    double t = -vi_log_f64(vi_word_open_f64(w1)) * P->scale;
+    double t = -vi_log_f64(1.0 - vi_word_unit_f64(w1) * P->cut) * P->scale;
     double v = P->base + P->step * t;
     double d = t + P->shift;
     *x = v;

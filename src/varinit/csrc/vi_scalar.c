@@ -4,8 +4,6 @@
  * /fp:precise) so no multiply-add is fused, plus -fno-trapping-math
  * -fno-math-errno (below).  Vector paths must match these bit for bit
  * (tests/test_isa.py). */
-#include <math.h>   /* sqrt/sqrtf only: IEEE correctly rounded, not transcendental */
-#include <string.h>
 #include "vi_kernels.h"
 #include "vi_normal.h"
 
@@ -14,11 +12,9 @@
  * draws to floats in a loop without control flow across elements, so the
  * compiler can vectorize it at the baseline ISA; this file is built with
  * -fno-trapping-math (the selects may then become vector blends) and
- * -fno-math-errno (sqrt needs no libm call), neither of which changes a
- * value.  The per-element arithmetic is exactly the stream's definition. */
+ * -fno-math-errno, neither of which changes a value.  The per-element
+ * arithmetic is exactly the stream's definition. */
 #define VI_CHUNK_ROWS 16                 /* 256 values: phase buffers stay in L1 */
-
-#define lane_next vi_lane_next
 
 /* Phase 1: `rows` rows of `draws` draws per lane.  Draw j of row t of lane
  * l lands at r[j][t * 16 + l]: each lane's draws in its own order. */
@@ -26,7 +22,7 @@ static void draw_rows(vi_lanes *L, size_t rows, int draws, uint32_t r[][VI_CHUNK
 {
     for (size_t t = 0; t < rows; t++)
         for (int l = 0; l < VI_LANES; l++)
-            for (int j = 0; j < draws; j++) r[j][t * VI_LANES + l] = lane_next(L, l);
+            for (int j = 0; j < draws; j++) r[j][t * VI_LANES + l] = vi_lane_next(L, l);
 }
 
 /* The rows [t, t + rows) of a fill of block elements [skip, end): values
@@ -70,7 +66,7 @@ static void raw_u32(vi_lanes *L, size_t skip, size_t n, uint32_t *out)
         uint32_t row[VI_LANES];
         int whole = t * VI_LANES >= skip && (t + 1) * VI_LANES <= end;
         uint32_t *dst = whole ? out + (t * VI_LANES - skip) : row;
-        for (int l = 0; l < VI_LANES; l++) dst[l] = lane_next(L, l);
+        for (int l = 0; l < VI_LANES; l++) dst[l] = vi_lane_next(L, l);
         if (!whole) VI_EMIT_ROWS(row, t, 1, skip, end, out);
     }
 }
