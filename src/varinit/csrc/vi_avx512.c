@@ -166,50 +166,6 @@ static void uniform_f64(vi_lanes *L, size_t skip, size_t n, double *out, const v
     }
 }
 
-/* ---- the normal family: ziggurat ------------------------------------------ */
-
-/* One compacted row (the accepted candidates in lane order) to the output.
- * Compression happens in registers (the memory form of vcompress is
- * microcoded on Zen 4, about 4x slower), followed by a full-width store that
- * spills garbage past the accepted values; the next row's store overwrites
- * it, so full-width stores are used only while a whole row still fits
- * below `end`.  Rows before `skip` or near the end go through a buffer.
- * Merge-masking the compress into its own source avoids Zen 4's false
- * dependency on a zeroed destination. */
-VI_INLINE void emit_row_f32(__m512 x, __mmask16 keep, size_t *pos, size_t skip, size_t end,
-                            float *out)
-{
-    int count = vi_popcount32(keep);
-    __m512 packed = _mm512_mask_compress_ps(x, keep, x);
-    if (*pos >= skip && *pos + VI_LANES <= end) {
-        _mm512_storeu_ps(out + (*pos - skip), packed);
-        *pos += (size_t)count;
-        return;
-    }
-    float tmp[VI_LANES];
-    _mm512_storeu_ps(tmp, packed);
-    VI_EMIT_COMPACTED(tmp, count, pos, skip, end, out);
-}
-
-VI_INLINE void emit_row_f64(const __m512d x[2], const __mmask8 keep[2], size_t *pos,
-                            size_t skip, size_t end, double *out)
-{
-    int n0 = vi_popcount32(keep[0]), n1 = vi_popcount32(keep[1]);
-    __m512d c0 = _mm512_mask_compress_pd(x[0], keep[0], x[0]);
-    __m512d c1 = _mm512_mask_compress_pd(x[1], keep[1], x[1]);
-    if (*pos >= skip && *pos + VI_LANES <= end) {
-        double *dst = out + (*pos - skip);
-        _mm512_storeu_pd(dst, c0);
-        _mm512_storeu_pd(dst + n0, c1);
-        *pos += (size_t)(n0 + n1);
-        return;
-    }
-    double tmp[VI_LANES + 8];
-    _mm512_storeu_pd(tmp, c0);
-    _mm512_storeu_pd(tmp + n0, c1);
-    VI_EMIT_COMPACTED(tmp, n0 + n1, pos, skip, end, out);
-}
-
 /* ---- the normal family (docs/stream.md 5) ---------------------------------- */
 
 /* vi_log_f32 and vi_log_f64, lane-wise: the same operations in the same

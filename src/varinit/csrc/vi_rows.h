@@ -54,14 +54,4 @@
         }                                                                    \
     } while (0)
 
-/* A rejection kernel's output of one row, already compacted to `len`
- * values in buf (the accepted candidates in lane order): copy those at block positions
- * [skip, end) and advance *pos.  Used for the rows before skip and near
- * end; the other rows store straight into `out`. */
-#define VI_EMIT_COMPACTED(buf, len, pos, skip, end, out)                     \
-    do {                                                                     \
-        for (size_t k_ = 0; k_ < (size_t)(len) && *(pos) < (end); k_++, (*(pos))++) \
-            if (*(pos) >= (skip)) (out)[*(pos) - (skip)] = (buf)[k_];        \
-    } while (0)
-
 #endif
