@@ -167,17 +167,16 @@ def ziggurat_tables(dtype, truncated: bool = False) -> tuple[list, list, object]
     """``(X[0..128], F[0..128], R_INV)`` in the stream precision of ``dtype``:
     of N(0, 1), or (``truncated``) of N(0, 1) on [-2, 2]."""
     T = _stream_dtype(dtype)
-    if (T, truncated) not in _TABLES:
+    if not _TABLES:
         gen = _generator()
-        which = "truncated" if truncated else "normal"
-        if which not in _TABLES:
-            _TABLES["normal"] = _TABLES.get("normal") or gen.solve()
-            _TABLES["truncated"] = _TABLES.get("truncated") or gen.solve_truncated()
-        exact, r_inv = _TABLES[which], _TABLES["normal"]["r_inv"]
-        bits = 24 if T == np.float32 else 53
+        _TABLES.update(gen=gen, normal=gen.solve(), truncated=gen.solve_truncated())
+    if (T, truncated) not in _TABLES:
+        gen, bits = _TABLES["gen"], 24 if T == np.float32 else 53
+        exact = _TABLES["truncated" if truncated else "normal"]
         X = [T(gen.round_binary(v, bits)) for v in exact["X"]]
         F = [T(gen.round_binary(v, bits)) for v in exact["F"]]
-        _TABLES[T, truncated] = (X, F, T(gen.round_binary(r_inv, bits)))
+        r_inv = T(gen.round_binary(_TABLES["normal"]["r_inv"], bits))
+        _TABLES[T, truncated] = (X, F, r_inv)
     return _TABLES[T, truncated]
 
 
