@@ -338,13 +338,7 @@ VI_INLINE void ziggurat_f64(vi_lanes *L, size_t skip, size_t n, double *out, con
         out[pos[i] - skip] = vi_zig_fixup_f64(Z, L->key, pos[i], words[pos[i] - F.first * VI_LANES], p);
 }
 
-#define ZIGGURAT_KERNELS(NAME, TABLES_F32, TABLES_F64)                       \
-static void NAME##_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p) \
-{ ziggurat_f32(L, skip, n, out, p, &TABLES_F32); }                           \
-static void NAME##_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p) \
-{ ziggurat_f64(L, skip, n, out, p, &TABLES_F64); }
-ZIGGURAT_KERNELS(normal, VI_ZIG_NORMAL_F32, VI_ZIG_NORMAL_F64)
-ZIGGURAT_KERNELS(normal_trunc, VI_ZIG_TRUNC_F32, VI_ZIG_TRUNC_F64)
+VI_ZIGGURAT_SLOTS_FROM(ziggurat_f32, ziggurat_f64)
 
 /* ---- uniform and exponential rejection (docs/stream.md 5.3, 5.4) ---------- */
 

@@ -124,6 +124,18 @@ VI_INLINE double vi_zig_fixup_f64(const vi_zig_f64 *Z, uint64_t key, uint64_t p,
     }
 }
 
+/* The kernels normal_f32 ... normal_trunc_f64 of a vector file from its
+ * ziggurat kernels F32(L, skip, n, out, p, tables) and F64(...). */
+#define VI_ZIGGURAT_SLOTS_FROM(F32, F64)                                     \
+static void normal_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p) \
+{ F32(L, skip, n, out, p, &VI_ZIG_NORMAL_F32); }                             \
+static void normal_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p) \
+{ F64(L, skip, n, out, p, &VI_ZIG_NORMAL_F64); }                             \
+static void normal_trunc_f32(vi_lanes *L, size_t skip, size_t n, float *out, const vi_params *p) \
+{ F32(L, skip, n, out, p, &VI_ZIG_TRUNC_F32); }                              \
+static void normal_trunc_f64(vi_lanes *L, size_t skip, size_t n, double *out, const vi_params *p) \
+{ F64(L, skip, n, out, p, &VI_ZIG_TRUNC_F64); }
+
 /* ---- uniform rejection (5.3) and exponential rejection (5.4) ----------------- */
 
 /* A candidate from draws (d1, d2) (float64: words w1, w2): 1 and *x if
