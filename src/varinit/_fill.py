@@ -6,15 +6,18 @@ is the public face over them and the one caller of the Cython layer's fill.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from . import _core, _dispatch, _threads, dtypes as _dtypes
+from . import _buffers, _core, _dispatch, _threads, dtypes as _dtypes
 from .distributions import Distribution, get as _distribution
 from ._validate import integer, u64
 
 __all__ = ["fill_uniform", "fill_normal", "fill_truncated_normal", "random_raw"]
+
+#: An output buffer: a numpy array or a CPU torch tensor; fills return it.
+Out = TypeVar("Out")
 
 _FLOAT_CODES = _dtypes.codes(_dtypes.FLOAT_DTYPES)
 _RAW_CODES = _dtypes.codes((_dtypes.by_code(_core.DTYPE_U32),))
@@ -41,8 +44,8 @@ def run(out: np.ndarray, fmt: _dtypes.DType, dist_code: int, params: dict, seed:
                       _threads.get_num_threads(), _dispatch.active_kernel())
 
 
-def fill_distribution(dist: Distribution, out: np.ndarray, a: Any, b: Any, *, seed: Any,
-                      offset: Any = 0, what: str | None = None, **options: Any) -> np.ndarray:
+def fill_distribution(dist: Distribution, out: Out, a: Any, b: Any, *, seed: Any,
+                      offset: Any = 0, what: str | None = None, **options: Any) -> Out:
     """``fill_<dist.name>(out, a, b, seed=seed, offset=offset)``.
 
     Parameters
@@ -65,9 +68,11 @@ def fill_distribution(dist: Distribution, out: np.ndarray, a: Any, b: Any, *, se
     numpy.ndarray
         ``out``.
     """
-    fmt = check_out(out, what or f"fill_{dist.name}")
+    array = _buffers.as_array(out)
+    fmt = check_out(array, what or f"fill_{dist.name}")
     code, params = dist.kernel(a, b, fmt, **options)
-    return run(out, fmt, code, params, seed, offset)
+    run(array, fmt, code, params, seed, offset)
+    return _buffers.written(out)
 
 
 _UNIFORM = _distribution("uniform")
@@ -75,16 +80,19 @@ _NORMAL = _distribution("normal")
 _TRUNCATED_NORMAL = _distribution("truncated_normal")
 
 
-def fill_uniform(out: np.ndarray, low: float = 0.0, high: float = 1.0, *,
-                 seed: int, offset: int = 0) -> np.ndarray:
+def fill_uniform(out: Out, low: float = 0.0, high: float = 1.0, *,
+                 seed: int, offset: int = 0) -> Out:
     """Fill ``out`` in place with uniform values in ``[low, high)``.
 
     Parameters
     ----------
-    out : numpy.ndarray
+    out : numpy.ndarray or torch.Tensor
         Writable, aligned, native-endian, C-contiguous array of dtype
-        float16, bfloat16 (``ml_dtypes``), float32 or float64, any shape.
-        Element ``j`` (flat C order) receives stream element ``offset + j``.
+        float16, bfloat16 (``ml_dtypes``), float32, float64 or float8
+        (``ml_dtypes``), any shape; or a contiguous CPU ``torch.Tensor`` (a
+        ``Parameter`` too) of those dtypes, written in place through a
+        zero-copy view with the same values.  Element ``j`` (flat C order)
+        receives stream element ``offset + j``.
     low, high : float
         Bounds; ``low < high``, both finite in ``out.dtype``.  They are
         rounded inward to the dtype: every value satisfies
@@ -97,7 +105,7 @@ def fill_uniform(out: np.ndarray, low: float = 0.0, high: float = 1.0, *,
 
     Returns
     -------
-    numpy.ndarray
+    numpy.ndarray or torch.Tensor
         ``out`` itself.
 
     Raises
@@ -106,7 +114,7 @@ def fill_uniform(out: np.ndarray, low: float = 0.0, high: float = 1.0, *,
         For an unsupported dtype or a non-integer seed/offset.
     ValueError
         For a read-only, non-contiguous, misaligned or byte-swapped ``out``,
-        or bad parameters.  ``out`` is untouched when anything is raised
+        a tensor on the meta device or not on the CPU, or bad parameters.  ``out`` is untouched when anything is raised
         before filling starts.
 
     Notes
@@ -125,13 +133,13 @@ def fill_uniform(out: np.ndarray, low: float = 0.0, high: float = 1.0, *,
     return fill_distribution(_UNIFORM, out, low, high, seed=seed, offset=offset)
 
 
-def fill_normal(out: np.ndarray, mean: float = 0.0, stddev: float = 1.0, *,
-                seed: int, offset: int = 0) -> np.ndarray:
+def fill_normal(out: Out, mean: float = 0.0, stddev: float = 1.0, *,
+                seed: int, offset: int = 0) -> Out:
     """Fill ``out`` in place with normal values ``N(mean, stddev**2)``.
 
     Parameters
     ----------
-    out : numpy.ndarray
+    out : numpy.ndarray or torch.Tensor
         As for :func:`fill_uniform`.
     mean : float
         Mean, finite in ``out.dtype``.
@@ -168,9 +176,9 @@ def fill_normal(out: np.ndarray, mean: float = 0.0, stddev: float = 1.0, *,
     return fill_distribution(_NORMAL, out, mean, stddev, seed=seed, offset=offset)
 
 
-def fill_truncated_normal(out: np.ndarray, mean: float = 0.0, stddev: float = 1.0, *,
+def fill_truncated_normal(out: Out, mean: float = 0.0, stddev: float = 1.0, *,
                           low: float | None = None, high: float | None = None,
-                          seed: int, offset: int = 0) -> np.ndarray:
+                          seed: int, offset: int = 0) -> Out:
     """Fill ``out`` in place with a normal truncated to ``[low, high]``.
 
     Candidates outside the bounds are discarded and redrawn (rejection, the
@@ -182,7 +190,7 @@ def fill_truncated_normal(out: np.ndarray, mean: float = 0.0, stddev: float = 1.
 
     Parameters
     ----------
-    out : numpy.ndarray
+    out : numpy.ndarray or torch.Tensor
         As for :func:`fill_uniform`.
     mean : float
         Mean of the untruncated normal, finite in ``out.dtype``.
@@ -225,7 +233,7 @@ def fill_truncated_normal(out: np.ndarray, mean: float = 0.0, stddev: float = 1.
                              low=low, high=high)
 
 
-def random_raw(out: np.ndarray, *, seed: int, offset: int = 0) -> np.ndarray:
+def random_raw(out: Out, *, seed: int, offset: int = 0) -> Out:
     """Fill a ``uint32`` buffer with the raw stream every sampler reads.
 
     ``out[j]`` is draw number ``(i % B) // 16`` of lane ``i % 16`` of block
@@ -252,5 +260,7 @@ def random_raw(out: np.ndarray, *, seed: int, offset: int = 0) -> np.ndarray:
     >>> varinit.random_raw(np.empty(4, np.uint32), seed=0).dtype
     dtype('uint32')
     """
-    fmt = _dtypes.by_code(_core.check_out(out, _RAW_CODES, "random_raw"))
-    return run(out, fmt, _core.DIST_RAW, {}, seed, offset)
+    array = _buffers.as_array(out)
+    fmt = _dtypes.by_code(_core.check_out(array, _RAW_CODES, "random_raw"))
+    run(array, fmt, _core.DIST_RAW, {}, seed, offset)
+    return _buffers.written(out)

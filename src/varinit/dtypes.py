@@ -22,7 +22,7 @@ from numpy.typing import DTypeLike
 from . import _core
 
 __all__ = ["DType", "DTYPES", "FLOAT_DTYPES", "NO_KERNEL", "TABLE_DTYPES", "by_code",
-           "lookup", "resolve_dtype", "table_dtype"]
+           "lookup", "lookup_name", "resolve_dtype", "table_dtype"]
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,11 @@ def _ml_dtype(name: str) -> np.dtype:
     return np.dtype(getattr(ml_dtypes, name))
 
 
+def lookup_name(name: str) -> DType:
+    """The row named ``name`` (numpy's ``dtype.name``)."""
+    return _BY_NAME[name]
+
+
 def by_code(code: int) -> DType:
     """The row of C dtype code ``code``."""
     return _BY_CODE[code]
@@ -133,8 +138,9 @@ def resolve_dtype(dtype: DTypeLike | None) -> np.dtype:
     Parameters
     ----------
     dtype : dtype-like or None
-        ``None`` means float32; a name of the table (``"bfloat16"``) means
-        its dtype; anything else goes through ``numpy.dtype``.
+        ``None`` means float32; a name of the table (``"bfloat16"``) or a
+        torch dtype (``torch.bfloat16``) means that dtype; anything else
+        goes through ``numpy.dtype``.
 
     Returns
     -------
@@ -149,10 +155,20 @@ def resolve_dtype(dtype: DTypeLike | None) -> np.dtype:
         return np.dtype(np.float32)
     if isinstance(dtype, str) and dtype in _BY_NAME:
         return _BY_NAME[dtype].numpy
+    if _is_torch_dtype(dtype):
+        name = str(dtype).removeprefix("torch.")
+        if name not in _BY_NAME:
+            raise TypeError(f"dtype {dtype} is not one varinit generates")
+        return _BY_NAME[name].numpy
     try:
         return np.dtype(dtype)
     except TypeError:
         raise TypeError(f"dtype {dtype!r} is not a numpy dtype") from None
+
+
+def _is_torch_dtype(dtype: object) -> bool:
+    # Recognised by its type's name, so that resolving a dtype never imports torch.
+    return type(dtype).__module__ == "torch" and type(dtype).__name__ == "dtype"
 
 
 def table_dtype(dtype: DTypeLike | None) -> np.dtype:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from . import _boxes, _fill, dtypes as _dtypes
+from . import _boxes, _buffers, _fill, dtypes as _dtypes
 from ._boxes import BlockIndex, Box, box_runs, box_shape, box_slices, full_box
 from .distributions import get as _distribution
 from ._fans import AxesLike, ShapeLike, as_shape, check_axes, check_layout, compute_fans
@@ -411,8 +411,6 @@ class Initializer:
     # -- shared machinery -----------------------------------------------
 
     def _dtype(self, dtype: DTypeLike | None, out: np.ndarray | None) -> np.dtype:
-        if out is not None and not isinstance(out, np.ndarray):
-            raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
         # The kind of out's dtype is checked in native byte order; a byte-swapped
         # out of a good kind is a ValueError below, as in the fill API.
         if dtype is None:
@@ -501,16 +499,20 @@ class Initializer:
             ``out`` is not given.
         dtype : dtype, optional
             float16, bfloat16 (``ml_dtypes``, or the string ``"bfloat16"``),
-            float32 or float64 (constant initializers: any numeric dtype).
+            float32, float64 or float8 (constant initializers: any numeric
+            dtype); a torch dtype names the same dtype (the result is still
+            a numpy array unless ``out`` is a tensor).
             Defaults to ``out.dtype``, else float32.
-        out : numpy.ndarray, optional
+        out : numpy.ndarray or torch.Tensor, optional
             Preallocated buffer to fill; gets exactly the values a new array
             would.  Random initializers need it C-contiguous, aligned,
-            native-endian and writable, as the fill API does.
+            native-endian and writable, as the fill API does; a CPU
+            ``torch.Tensor`` (or ``Parameter``) is written in place through
+            a zero-copy view.
 
         Returns
         -------
-        numpy.ndarray
+        numpy.ndarray or torch.Tensor
             The new array, or ``out``.
 
         Raises
@@ -522,6 +524,7 @@ class Initializer:
             For a negative dimension, an ``out`` of another shape, or
             parameters that do not fit the dtype.  ``out`` is then untouched.
         """
+        target, out = out, _buffers.as_array(out) if out is not None else None
         resolved = self._dtype(dtype, out)
         if shape is None:
             if out is None:
@@ -541,7 +544,7 @@ class Initializer:
                 self.pinned(seed), out, threshold=_boxes.MAPPED_THRESHOLD):
             return out
         plan.fill_box(out, full_box(full), seed)
-        return out
+        return out if target is None else _buffers.written(target)
 
     def block(self, shape: ShapeLike, index: BlockIndex, dtype: DTypeLike | None = None,
               out: np.ndarray | None = None) -> np.ndarray:
@@ -560,7 +563,7 @@ class Initializer:
             Step-1 slices, as in numpy; missing trailing axes are whole.
         dtype : dtype, optional
             As for ``__call__``.
-        out : numpy.ndarray, optional
+        out : numpy.ndarray or torch.Tensor, optional
             Buffer of the block's shape to fill.
 
         Returns
@@ -591,6 +594,7 @@ class Initializer:
         >>> bool(np.array_equal(part, init((1000, 64))[10:20, 0:8]))
         True
         """
+        target, out = out, _buffers.as_array(out) if out is not None else None
         resolved = self._dtype(dtype, out)
         full = as_shape(shape)
         box = _boxes.as_box(full, index)
@@ -599,7 +603,7 @@ class Initializer:
         if out is None:
             out = np.empty(box_shape(box), resolved)
         plan.fill_box(out, box, self.fill_seed())
-        return out
+        return out if target is None else _buffers.written(target)
 
     def rows(self, shape: ShapeLike, ids: ArrayLike, dtype: DTypeLike | None = None, *,
              out: np.ndarray | None = None) -> np.ndarray:
@@ -618,7 +622,7 @@ class Initializer:
             from the end, as in numpy.
         dtype : dtype, optional
             As for ``__call__``.
-        out : numpy.ndarray, optional
+        out : numpy.ndarray or torch.Tensor, optional
             Buffer of shape ``ids.shape + shape[1:]`` to fill.
 
         Returns
@@ -650,6 +654,7 @@ class Initializer:
         >>> bool(np.array_equal(init.rows((100, 16), ids), init((100, 16))[ids]))
         True
         """
+        target, out = out, _buffers.as_array(out) if out is not None else None
         resolved = self._dtype(dtype, out)
         full = as_shape(shape)
         if not full:
@@ -660,7 +665,7 @@ class Initializer:
         if out is None:
             out = np.empty(row_ids.shape + full[1:], resolved)
         plan.fill_rows(out, row_ids, self.fill_seed())
-        return out
+        return out if target is None else _buffers.written(target)
 
     def get_config(self) -> dict:
         """The constructor arguments, with Keras's keys.
