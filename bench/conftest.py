@@ -14,6 +14,7 @@ stores samples/s and the ratio to numpy measured in the same session in
 """
 from __future__ import annotations
 
+import shlex
 import sys
 
 import pytest
@@ -33,6 +34,19 @@ def pytest_addoption(parser):
                     help="varinit kernel paths, comma-separated (default: all available)")
     group.addoption("--normal-report", default=None,
                     help="write the table of bench/test_bench_normal.py to this markdown file")
+    group.addoption("--torch-size", default="2**25",
+                    help="elements of the tensors of bench/test_bench_torch.py (default 2**25, "
+                         "shaped (n // 4096, 4096))")
+    group.addoption("--torch-rounds", type=int, default=5,
+                    help="timed rounds per tensor row of bench/test_bench_torch.py (default 5)")
+    group.addoption("--torch-big-rounds", type=int, default=3,
+                    help="timed rounds per model and table row of bench/test_bench_torch.py "
+                         "(default 3)")
+    group.addoption("--torch-model-scale", type=float, default=1.0,
+                    help="scale of the 1B-parameter model and the 10M-row table of "
+                         "bench/test_bench_torch.py (default 1)")
+    group.addoption("--torch-report", default=None,
+                    help="write the table of bench/test_bench_torch.py to this markdown file")
 
 
 def pytest_generate_tests(metafunc):
@@ -45,6 +59,11 @@ def pytest_generate_tests(metafunc):
             kernels=benchmarks.parse_name_list(kernels) if kernels else None,
             torch=True)                             # torch rows skip if it is absent
         metafunc.parametrize("spec", rows, ids=[s.id for s in rows])
+    if "torch_threads" in metafunc.fixturenames:      # bench/test_bench_torch.py
+        threads = metafunc.config.getoption("--bench-threads")
+        counts = (benchmarks.parse_int_list(threads) if threads
+                  else benchmarks.workloads.default_threads())
+        metafunc.parametrize("torch_threads", counts, ids=[f"T{n}" for n in counts])
 
 
 @pytest.fixture(scope="session")
@@ -92,8 +111,13 @@ def reference(buffers, bench_rounds) -> Reference:
 
 
 def pytest_sessionfinish(session):
-    path = session.config.getoption("--normal-report", default=None)
-    module = sys.modules.get("test_bench_normal")
-    if path and module is not None and module.RESULTS:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(module.report())
+    config = session.config
+    command = "python -m pytest " + shlex.join(config.invocation_params.args)
+    for option, name in (("--normal-report", "test_bench_normal"),
+                         ("--torch-report", "test_bench_torch")):
+        path = config.getoption(option, default=None)
+        module = sys.modules.get(name)
+        if path and module is not None and module.RESULTS:
+            text = module.report(command) if name == "test_bench_torch" else module.report()
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)

@@ -228,7 +228,7 @@ def trunc_normal_(tensor: torch.Tensor, mean: float = 0.0, std: float = 1.0, a: 
                                          seed=_fill_seed(seed, generator))
 
 
-def constant_(tensor: torch.Tensor, val: float) -> torch.Tensor:
+def constant_(tensor: torch.Tensor, val: float, *, seed: SeedArg = None) -> torch.Tensor:
     """Fill ``tensor`` with ``val``, as ``torch.nn.init.constant_``.
 
     Parameters
@@ -237,6 +237,9 @@ def constant_(tensor: torch.Tensor, val: float) -> torch.Tensor:
         A contiguous CPU tensor of any numeric dtype.
     val : float
         The value; it must fit the dtype.
+    seed : optional
+        Ignored: the deterministic functions take it too, so that every
+        function here can be a rule of :func:`init_module_`.
 
     Returns
     -------
@@ -246,17 +249,17 @@ def constant_(tensor: torch.Tensor, val: float) -> torch.Tensor:
     return varinit.Constant(val)(out=tensor)
 
 
-def ones_(tensor: torch.Tensor) -> torch.Tensor:
+def ones_(tensor: torch.Tensor, *, seed: SeedArg = None) -> torch.Tensor:
     """Fill ``tensor`` with ones, as ``torch.nn.init.ones_``; returns it."""
     return varinit.Ones()(out=tensor)
 
 
-def zeros_(tensor: torch.Tensor) -> torch.Tensor:
+def zeros_(tensor: torch.Tensor, *, seed: SeedArg = None) -> torch.Tensor:
     """Fill ``tensor`` with zeros, as ``torch.nn.init.zeros_``; returns it."""
     return varinit.Zeros()(out=tensor)
 
 
-def eye_(tensor: torch.Tensor) -> torch.Tensor:
+def eye_(tensor: torch.Tensor, *, seed: SeedArg = None) -> torch.Tensor:
     """Fill a 2-D ``tensor`` with the (rectangular) identity, as ``torch.nn.init.eye_``.
 
     Raises
@@ -269,7 +272,7 @@ def eye_(tensor: torch.Tensor) -> torch.Tensor:
     return varinit.Identity()(out=tensor)
 
 
-def dirac_(tensor: torch.Tensor, groups: int = 1) -> torch.Tensor:
+def dirac_(tensor: torch.Tensor, groups: int = 1, *, seed: SeedArg = None) -> torch.Tensor:
     """Fill a 3-, 4- or 5-D ``tensor`` with the Dirac delta, as ``torch.nn.init.dirac_``.
 
     Each of the ``groups`` output-channel groups keeps its input channels:
@@ -697,11 +700,13 @@ def materialize_(module: torch.nn.Module, *, seed: int, rules: Mapping[Any, Any]
                  device: Any = "cpu") -> torch.nn.Module:
     """Allocate and fill a module built on the meta device, in place.
 
-    Every parameter and buffer on the meta device gets its storage once
-    (the tensor objects are kept, so tied weights stay tied and references
-    stay valid; no second copy: peak memory is about the model) and is
-    filled exactly as :func:`init_module_` would fill it.  Tensors already
-    on a real device are left as they are.
+    Every parameter and buffer on the meta device is replaced by a new
+    tensor of the same shape, dtype and class on ``device`` (one per meta
+    tensor, so tied weights stay tied; no second copy: peak memory is about
+    the model), filled exactly as :func:`init_module_` would fill it.
+    Tensors already on a real device are left as they are.  As with
+    ``Module.to_empty``, references to the old meta tensors held outside
+    the module do not follow.
 
     Parameters
     ----------
@@ -741,15 +746,24 @@ def materialize_(module: torch.nn.Module, *, seed: int, rules: Mapping[Any, Any]
                          f"to {device} afterwards")
     rules = _check_rules(rules)
     root = _root_seed(seed)
-    meta = {id(t): t for t in [*module.parameters(), *module.buffers()] if t.is_meta}
-    plan = _plan(module, rules, set(meta))
-    for tensor in meta.values():
-        storage = torch.empty_like(tensor, device=device)
-        if isinstance(tensor, torch.nn.Parameter):
-            storage = torch.nn.Parameter(storage, requires_grad=tensor.requires_grad)
-        torch.utils.swap_tensors(tensor, storage)   # the same object, now with storage
+    meta = {id(t) for t in [*module.parameters(), *module.buffers()] if t.is_meta}
+    plan = _plan(module, rules, meta)
+    allocated: dict[int, torch.Tensor] = {}     # one new tensor per meta tensor: ties stay tied
+    for sub in module.modules():
+        for name, tensor in [*sub.named_parameters(recurse=False),
+                             *sub.named_buffers(recurse=False)]:
+            if id(tensor) not in meta:
+                continue
+            if id(tensor) not in allocated:
+                storage = torch.empty_like(tensor, device=device)
+                if isinstance(tensor, torch.nn.Parameter):
+                    storage = torch.nn.Parameter(storage, requires_grad=tensor.requires_grad)
+                allocated[id(tensor)] = storage
+            # setattr, not a dict write: a parameter stays a parameter, a buffer
+            # keeps its persistence, and RNNs refresh their flat weights
+            setattr(sub, name, allocated[id(tensor)])
     for name, tensor, how in plan:
-        _fill_planned(name, tensor, how, root)
+        _fill_planned(name, allocated[id(tensor)], how, root)
     return module
 
 
