@@ -95,7 +95,7 @@ def _applies(init, shape) -> bool:
 
 
 def _spec(placements) -> str:
-    """"S0,R" for (Shard(0), Replicate()): the report's key, independent of torch's reprs."""
+    """The report's key for placements, e.g. "S0,R" for (Shard(0), Replicate())."""
     return ",".join(f"S{p.dim}" if isinstance(p, Shard) else "R" for p in placements)
 
 
