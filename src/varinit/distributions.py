@@ -38,7 +38,7 @@ def _number(value: Any, name: str) -> Fraction:
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value!r}")
-    return Fraction(value)
+    return _ieee.exact(value)
 
 
 def _stream_params(stream: DType, **values: float) -> dict:
@@ -165,7 +165,7 @@ def _exponential_cut(lam: float, width: Fraction | float) -> Fraction:
 
 
 def _standardised(x: Fraction | float, mean: float, stddev: float) -> Fraction | float:
-    return x if isinstance(x, float) else (x - Fraction(mean)) / Fraction(stddev)
+    return x if isinstance(x, float) else (x - _ieee.exact(mean)) / _ieee.exact(stddev)
 
 
 def _stream_bound(stream: DType, x: Fraction | float, up: bool) -> float:
@@ -197,8 +197,8 @@ def _truncated_normal(mu: Fraction, sigma: Fraction, code: int,
         why = (f": stddev={float(sigma)!r} is too small to resolve at mean={float(mu)!r}"
                if low is None and high is None else "")
         raise ValueError(f"no {stream.name} value lies in [{float(lo)!r}, {float(hi)!r}]{why}")
-    a = _standardised(Fraction(lo_s) if math.isfinite(lo_s) else lo_s, mean_s, stddev_s)
-    b = _standardised(Fraction(hi_s) if math.isfinite(hi_s) else hi_s, mean_s, stddev_s)
+    a = _standardised(_ieee.exact(lo_s) if math.isfinite(lo_s) else lo_s, mean_s, stddev_s)
+    b = _standardised(_ieee.exact(hi_s) if math.isfinite(hi_s) else hi_s, mean_s, stddev_s)
     values: dict = {"lo": lo_s, "hi": hi_s, "mean": mean_s}
     if TRUNCATED_NEAR <= -a <= TRUNCATED_REACH and TRUNCATED_NEAR <= b <= TRUNCATED_REACH:
         dist = _core.DIST_NORMAL_TRUNC          # the ziggurat of N(0, 1) on [-2, 2]
@@ -226,10 +226,10 @@ def _truncated_normal(mu: Fraction, sigma: Fraction, code: int,
                           shift=_ieee.nearest(stream, Fraction(edge - lam), "a - lambda"),
                           cut=_ieee.nearest(stream, _exponential_cut(lam, b - a), "1 - exp(-lambda w)"))
             if isinstance(hi if above else lo, float):
-                reach = Fraction(base) + Fraction(step) * _MAX_EXPONENTIAL * Fraction(scale)
+                reach = _ieee.exact(base) + _ieee.exact(step) * _MAX_EXPONENTIAL * _ieee.exact(scale)
                 _ieee.check_finite_in(fmt, reach, "the farthest exponential candidate")
     if dist == _core.DIST_NORMAL_FLAT:
-        values.update(width=_ieee.nearest(stream, Fraction(hi_s) - Fraction(lo_s), "high - low"),
+        values.update(width=_ieee.nearest(stream, _ieee.exact(hi_s) - _ieee.exact(lo_s), "high - low"),
                       scale=_ieee.nearest(stream, Fraction(1.0 / stddev_s), "1/stddev"),
                       shift=_ieee.nearest(stream, Fraction(c * c), "c**2"))
     params = _stream_params(stream, **values)
@@ -247,7 +247,7 @@ def _bound(value: Any, name: str) -> Fraction | float | None:
     value = float(value)
     if math.isnan(value):
         raise ValueError(f"{name} must not be NaN")
-    return value if math.isinf(value) else Fraction(value)
+    return value if math.isinf(value) else _ieee.exact(value)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ class DType:
     npy_descr: str            # little-endian .npy descr of the stored bits
     safetensors: str | None   # safetensors dtype code
     ml_dtypes: str | None = None   # name of the ml_dtypes type, for dtypes numpy lacks
+    mantissa: int = 0         # stored mantissa bits of a float (exponent: the rest but the sign)
 
     @property
     def is_float(self) -> bool:
@@ -63,14 +64,16 @@ _F32 = _core.DTYPE_F32
 NO_KERNEL = -1
 DTYPES: tuple[DType, ...] = (
     DType("uint32", _core.DTYPE_U32, 32, 0, _core.DTYPE_U32, "<u4", "U32"),
-    DType("float16", _core.DTYPE_F16, 16, 0x7BFF, _F32, "<f2", "F16"),
+    DType("float16", _core.DTYPE_F16, 16, 0x7BFF, _F32, "<f2", "F16", mantissa=10),
     # numpy has no bfloat16: .npy files store its bit patterns as uint16.
-    DType("bfloat16", _core.DTYPE_BF16, 16, 0x7F7F, _F32, "<u2", "BF16", "bfloat16"),
-    DType("float32", _F32, 32, 0x7F7FFFFF, _F32, "<f4", "F32"),
-    DType("float64", _core.DTYPE_F64, 64, 0x7FEFFFFFFFFFFFFF, _core.DTYPE_F64, "<f8", "F64"),
+    DType("bfloat16", _core.DTYPE_BF16, 16, 0x7F7F, _F32, "<u2", "BF16", "bfloat16", 7),
+    DType("float32", _F32, 32, 0x7F7FFFFF, _F32, "<f4", "F32", mantissa=23),
+    DType("float64", _core.DTYPE_F64, 64, 0x7FEFFFFFFFFFFFFF, _core.DTYPE_F64, "<f8", "F64",
+          mantissa=52),
     # float8 (ml_dtypes): e4m3fn has no infinities (largest 448), e5m2 does (largest 57344)
-    DType("float8_e4m3fn", _core.DTYPE_F8E4M3, 8, 0x7E, _F32, "|u1", "F8_E4M3", "float8_e4m3fn"),
-    DType("float8_e5m2", _core.DTYPE_F8E5M2, 8, 0x7B, _F32, "|u1", "F8_E5M2", "float8_e5m2"),
+    DType("float8_e4m3fn", _core.DTYPE_F8E4M3, 8, 0x7E, _F32, "|u1", "F8_E4M3", "float8_e4m3fn",
+          3),
+    DType("float8_e5m2", _core.DTYPE_F8E5M2, 8, 0x7B, _F32, "|u1", "F8_E5M2", "float8_e5m2", 2),
     # No C kernel (code NO_KERNEL): constant initializers only, with numpy.
     DType("bool", NO_KERNEL, 8, 0, NO_KERNEL, "|b1", "BOOL"),
     DType("int8", NO_KERNEL, 8, 0, NO_KERNEL, "|i1", "I8"),

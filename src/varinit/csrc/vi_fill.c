@@ -21,11 +21,16 @@ static const size_t itemsize[VI_NDTYPE] = {
 
 int vi_params_set(vi_params *p, const char *name, double value)
 {
+    /* The narrowing to a float32 field is a rounding the caller's mode
+     * would change (a subnormal bound flushed to zero). */
+    int status = 1;
+    VI_FP_MODE_ENTER;
 #define VI_PARAM_SET(T, field)                                               \
-    if (strcmp(name, #field) == 0) { p->field = (T)value; return 0; }
+    if (status && strcmp(name, #field) == 0) { p->field = (T)value; status = 0; }
     VI_PARAM_FIELDS(VI_PARAM_SET)
 #undef VI_PARAM_SET
-    return 1;
+    VI_FP_MODE_LEAVE;
+    return status;
 }
 
 static vi_block_kernel slot(const vi_kernel_table *K, int dist, int dtype)
