@@ -446,7 +446,7 @@ def test_name_table_recipes():
 def test_docstring_examples():
     import doctest
     import varinit.initializers, varinit._config, varinit._seeds, varinit._fans, varinit.contrib
-    for module in (varinit.initializers, varinit._config, varinit._seeds, varinit._fans,
-                   varinit.contrib):
+    for module in (varinit, varinit._fill, varinit.initializers, varinit._config, varinit._seeds,
+                   varinit._fans, varinit.contrib):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0, module.__name__

@@ -158,6 +158,11 @@ def test_bad_tensors_raise_and_stay_untouched(call, make, error, message):
         assert torch.equal(tensor, before)
 
 
+def test_docstring_examples():
+    import doctest
+    assert doctest.testmod(vt, optionflags=doctest.ELLIPSIS).failed == 0
+
+
 def test_other_objects_are_refused_not_copied():
     with pytest.raises(TypeError, match="numpy.ndarray or a torch.Tensor, got list"):
         varinit.fill_uniform([0.0, 0.0], seed=1)

@@ -84,8 +84,8 @@ def runtime_info() -> dict:
     Examples
     --------
     >>> import varinit
-    >>> varinit.runtime_info()["stream_version"]
-    1
+    >>> varinit.runtime_info()["stream_version"] == varinit.STREAM_VERSION
+    True
     """
     return {
         "version": __version__,
