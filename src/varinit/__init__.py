@@ -4,8 +4,6 @@ with PCG32 lane streams in C, multi-threaded, reproducibly.
 The same seed gives the same bits whatever the thread count, CPU path,
 chunking or sharding; ``docs/stream.md`` defines the stream.
 """
-from __future__ import annotations
-
 import importlib
 from typing import Any
 

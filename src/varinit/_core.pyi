@@ -1,5 +1,6 @@
 """Type stubs for the compiled core (varinit._core)."""
 from collections.abc import Mapping
+from typing import overload
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +28,9 @@ DTYPE_F8E5M2: int
 class PCG32:
     def __init__(self, initstate: int, initseq: int) -> None: ...
     def next32(self) -> int: ...
+    @overload
+    def random_raw(self, n: None = None) -> int: ...
+    @overload
     def random_raw(self, n: int) -> npt.NDArray[np.uint32]: ...
     def advance(self, delta: int) -> PCG32: ...
     @property

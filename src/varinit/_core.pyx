@@ -120,21 +120,24 @@ cdef class PCG32:
         """
         return vi_pcg32_next(&self._g)
 
-    def random_raw(self, n):
-        """random_raw(n)
+    def random_raw(self, n=None):
+        """random_raw(n=None)
 
-        Advance ``n`` steps and return their outputs.
+        Advance ``n`` steps and return their outputs, as numpy's
+        ``BitGenerator.random_raw``.
 
         Parameters
         ----------
-        n : int
-            Number of outputs, non-negative.
+        n : int, optional
+            Number of outputs, non-negative; ``None`` for one output as an int.
 
         Returns
         -------
-        numpy.ndarray
-            The next ``n`` outputs, ``uint32``.
+        numpy.ndarray or int
+            The next ``n`` outputs, ``uint32``; or the next output.
         """
+        if n is None:
+            return vi_pcg32_next(&self._g)
         cdef Py_ssize_t count = integer(n, "n", low=0)
         cdef cnp.ndarray[uint32_t, ndim=1] out = np.empty(count, np.uint32)
         cdef uint32_t *p = <uint32_t *>out.data
@@ -170,6 +173,17 @@ cdef class PCG32:
 
     def __repr__(self):
         return f"PCG32(state={self._g.state:#x}, inc={self._g.inc:#x})"
+
+    def __reduce__(self):
+        return (_pcg32_at, self.state)
+
+
+def _pcg32_at(state, inc):
+    """The PCG32 generator whose LCG holds ``(state, inc)``: unpickling."""
+    cdef PCG32 g = PCG32.__new__(PCG32)
+    g._g.state = u64(state, "state")
+    g._g.inc = u64(inc, "inc")
+    return g
 
 
 # --------------------------------------------------------------------------

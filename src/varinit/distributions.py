@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
+
 from . import _core, _ieee
 from .dtypes import DType, by_code
 
@@ -32,7 +34,15 @@ MAX_ABS_Z = 13
 TRUNCATION = 2
 
 
+def _scalar(value: Any) -> Any:
+    """A 0-d numeric array as its scalar (``np.array(0.1)`` as a parameter)."""
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        return value[()]
+    return value
+
+
 def _number(value: Any, name: str) -> Fraction:
+    value = _scalar(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     value = float(value)
@@ -242,6 +252,7 @@ def _bound(value: Any, name: str) -> Fraction | float | None:
     """A truncation bound: None (the default), a finite Fraction or +-inf."""
     if value is None:
         return None
+    value = _scalar(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number or None, got {type(value).__name__}")
     value = float(value)

@@ -66,7 +66,9 @@ def _is_numeric_dtype(dtype: np.dtype) -> bool:
 
 def _real(value: Any, name: str, infinite: bool = False) -> Any:
     """Check ``value`` is a real, finite number (or infinite, with
-    ``infinite``); numpy scalars become Python ones."""
+    ``infinite``); numpy scalars and 0-d arrays become Python ones."""
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        value = value[()]
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.integer, np.floating)):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
     if isinstance(value, np.generic):
@@ -432,6 +434,10 @@ class Initializer:
                 _fill.check_out(out, type(self).__name__)
             elif not out.flags.writeable:
                 raise ValueError("out is read-only")
+            elif not out.flags.c_contiguous:
+                # one rule for every initializer, as the fill API: flat C order, never a copy
+                raise ValueError("out must be C-contiguous (varinit fills flat C order, "
+                                 "it never copies)")
         return resolved
 
     @staticmethod
