@@ -40,6 +40,7 @@ import varinit
 import varinit.torch as vt
 
 WORLD = 4
+FAILURES: list[str] = []   # the mismatches so far, printed too if a case raises
 
 INITS = [
     ("GlorotUniform(seed=3, layout='torch')", varinit.GlorotUniform(seed=3, layout="torch")),
@@ -116,7 +117,7 @@ def main(report_path: str) -> int:
     }
     planned = {"layout": 0, "local": 0, "full": 0, "errors": 0}
     passed = dict.fromkeys(planned, 0)
-    failures: list[str] = []
+    failures = FAILURES
     local_shapes = {}
 
     def check(kind: str, ok: bool, what: str) -> None:
@@ -227,6 +228,8 @@ if __name__ == "__main__":
     try:
         status = main(sys.argv[1])
     except BaseException:
+        if FAILURES:
+            print("mismatches before the exception:", *FAILURES[:20], sep="\n", file=sys.stderr)
         traceback.print_exc()
         sys.stderr.flush()
         os._exit(1)   # do not wait in atexit / destroy_process_group for peers
