@@ -449,6 +449,14 @@ def test_init_module_matches_torchs_reset_parameters():
         assert module.num_batches_tracked == 0
 
 
+def test_init_module_refuses_meta_before_writing():
+    model = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 4, device="meta"))
+    before = model[0].weight.clone()
+    with pytest.raises(ValueError, match="1.weight .meta."):
+        vt.init_module_(model, seed=1)
+    assert torch.equal(model[0].weight, before)
+
+
 def test_init_module_seeds_come_from_names():
     model = vt.init_module_(nn.Sequential(nn.Linear(10, 20), nn.Embedding(30, 4)), seed=9)
     expected = vt.kaiming_uniform_(torch.empty(20, 10), a=math.sqrt(5),

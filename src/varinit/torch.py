@@ -672,7 +672,8 @@ def init_module_(module: torch.nn.Module, *, seed: int,
     ------
     ValueError
         Naming every parameter that neither a default scheme nor a rule
-        covers, before anything is written.
+        covers, or every tensor to fill that is not on the CPU, before
+        anything is written.
     TypeError
         For malformed rules.
 
@@ -686,7 +687,13 @@ def init_module_(module: torch.nn.Module, *, seed: int,
     """
     rules = _check_rules(rules)
     root = _root_seed(seed)
-    for name, tensor, how in _plan(module, rules, None):
+    plan = _plan(module, rules, None)
+    misplaced = [f"{name} ({'meta' if tensor.is_meta else tensor.device})"
+                 for name, tensor, _ in plan if tensor.is_meta or tensor.device.type != "cpu"]
+    if misplaced:
+        raise ValueError(f"varinit fills CPU tensors; not on the CPU: {', '.join(misplaced)} "
+                         "(materialize_ allocates a meta module)")
+    for name, tensor, how in plan:
         _fill_planned(name, tensor, how, root)
     return module
 
