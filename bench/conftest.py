@@ -11,6 +11,9 @@ Rows come from :func:`varinit.benchmarks.specs`: every workload, for numpy's
 when it is not installed), at one thread and at all threads.  Each test
 stores samples/s and the ratio to numpy measured in the same session in
 ``benchmark.extra_info``.
+
+``bench/test_bench_torch.py`` (varinit.torch against torch.nn.init) has its own
+``--torch-*`` options and shares ``--bench-threads``.
 """
 from __future__ import annotations
 
