@@ -81,7 +81,7 @@ def test_initializer_as_json_and_file(tmp_path, capsys):
     assert np.array_equal(np.load(a), want) and np.array_equal(np.load(b), want)
     # --seed overrides the config's seed
     assert main(["init", "--shape", "50,4", "-i", json.dumps(config), "--seed", "9",
-                 "-o", str(a)]) == 0
+                 "-o", str(a), "--force"]) == 0
     assert np.array_equal(np.load(a), varinit.RandomNormal(1.0, 0.5, seed=9)((50, 4)))
 
 
@@ -211,8 +211,8 @@ def test_parse_shape():
     assert cli.parse_shape("1_000x128") == (1000, 128)
     assert cli.parse_shape("(3, 4, 5)") == (3, 4, 5)
     assert cli.parse_shape("7,") == (7,)
-    assert cli.parse_shape("") == ()
-    for bad in ("1.5,2", "a", "3,,4", "-1"):
+    assert cli.parse_shape("()") == ()
+    for bad in ("1.5,2", "a", "3,,4", "-1", "", "  "):
         with pytest.raises(cli.UsageError):
             cli.parse_shape(bad)
 
@@ -257,3 +257,34 @@ def test_verify_file_of_stream_version_1(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "NOT CHECKED" in text and "written by stream version 1" in text
     assert "FAILED" not in text
+
+
+def test_init_refuses_an_existing_file_unless_forced(tmp_path, capsys):
+    out = tmp_path / "t.npy"
+    base = ["init", "--shape", "64,8", "--seed", "1", "-o", str(out), "--no-progress"]
+    assert main(base) == 0
+    before = out.read_bytes()
+    assert main(base[:4] + ["2"] + base[5:]) == 2
+    assert "exists; pass --force" in capsys.readouterr().err
+    assert out.read_bytes() == before                       # untouched
+    assert main(base[:4] + ["2"] + base[5:] + ["--force"]) == 0
+    assert out.read_bytes() != before
+    varinit.verify(str(out))
+
+
+def test_init_name_only_for_safetensors_and_no_empty_shape(tmp_path, capsys):
+    out = tmp_path / "t.npy"
+    assert main(["init", "--shape", "8", "-o", str(out), "--name", "emb", "--no-progress"]) == 2
+    assert "--name" in capsys.readouterr().err and not out.exists()
+    assert main(["init", "--shape", "", "-o", str(out), "--no-progress"]) == 2
+    assert "empty --shape" in capsys.readouterr().err and not out.exists()
+
+
+def test_save_overwrite_false(tmp_path):
+    out = tmp_path / "t.npy"
+    varinit.save(out, varinit.Ones(), (4,))
+    with pytest.raises(FileExistsError):
+        varinit.save(out, varinit.Zeros(), (4,), overwrite=False)
+    assert np.load(out).tolist() == [1.0] * 4
+    varinit.save(out, varinit.Zeros(), (4,))                # the default replaces, as numpy
+    assert np.load(out).tolist() == [0.0] * 4

@@ -44,7 +44,8 @@ def parse_shape(text: str) -> tuple[int, ...]:
     ----------
     text : str
         Non-negative integers separated by commas or ``x``; underscores are
-        allowed inside numbers; ``""`` or ``"()"`` is the 0-d shape.
+        allowed inside numbers; ``"()"`` is the 0-d shape (an empty string
+        is an error: it is usually a missing value).
 
     Returns
     -------
@@ -55,6 +56,9 @@ def parse_shape(text: str) -> tuple[int, ...]:
     UsageError
         For anything else.
     """
+    if not text.strip():
+        raise UsageError("empty --shape: give the dimensions, e.g. 1000000,128 "
+                         "(or () for a 0-d table)")
     cleaned = text.strip().strip("()[]").strip()
     if not cleaned:
         return as_shape(())
@@ -171,7 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=None,
                    help="integer seed (default: the config's; unseeded draws one and prints it)")
     p.add_argument("--out", "-o", required=True, help="output file, .npy or .safetensors")
-    p.add_argument("--name", default="weight", help="tensor name in a .safetensors file")
+    p.add_argument("--name", default=None,
+                   help="tensor name in a .safetensors file (default: weight)")
+    p.add_argument("--force", "-f", action="store_true",
+                   help="replace an existing file (default: refuse)")
     p.add_argument("--threads", type=_threads_arg, default=None,
                    help="threads to use (default: all available)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
@@ -242,10 +249,15 @@ def _cmd_init(args: argparse.Namespace) -> int:
     except (TypeError, ValueError) as exc:
         raise UsageError(f"bad --dtype {args.dtype!r}: {_one_line(exc)}") from None
     init = parse_initializer(args.initializer, args.seed)
+    if args.name is not None and not args.out.endswith(".safetensors"):
+        raise UsageError(f"--name names the tensor in a .safetensors file; {args.out} is not one")
     start = time.perf_counter()
     try:
         # Everything save() checks before writing: bad arguments (exit 2).
-        plan = io.plan_save(args.out, init, shape, dtype, name=args.name)
+        plan = io.plan_save(args.out, init, shape, dtype, name=args.name or "weight",
+                            overwrite=args.force)
+    except FileExistsError:
+        raise UsageError(f"{args.out} exists; pass --force to replace it") from None
     except (ValueError, TypeError, NotImplementedError, OSError) as exc:
         raise UsageError(_one_line(exc)) from None
     try:

@@ -75,7 +75,7 @@ def _provenance(tensors: Sequence[Tensor], file_format: str) -> dict:
 
 def save(path: PathLike, init: Any, shape: Sequence[int] | int | None = None,
          dtype: Any = None, *, name: str = "weight", progress: ProgressArg = False,
-         fsync: bool = True) -> str:
+         fsync: bool = True, overwrite: bool = True) -> str:
     """Write ``init(shape, dtype)`` to a ``.npy`` or ``.safetensors`` file,
     streaming, with bounded memory.
 
@@ -89,7 +89,8 @@ def save(path: PathLike, init: Any, shape: Sequence[int] | int | None = None,
     ----------
     path : str or os.PathLike
         Target file; its suffix picks the format (``.npy`` or
-        ``.safetensors``).  An existing file is replaced, atomically.
+        ``.safetensors``).  An existing file is replaced, atomically,
+        unless ``overwrite=False``.
     init : Initializer or dict
         A varinit initializer, or (``.safetensors`` only) a mapping
         ``{name: (init, shape, dtype)}`` (dtype optional) to write several
@@ -106,6 +107,11 @@ def save(path: PathLike, init: Any, shape: Sequence[int] | int | None = None,
         bytes_total)`` from the calling thread.
     fsync : bool, optional
         Flush the file (and its folder) to disk before returning (default).
+    overwrite : bool, optional
+        Replace an existing file under ``path`` (default ``True``, as
+        ``numpy.save`` does); ``False`` raises ``FileExistsError`` instead,
+        before anything is written.  The ``varinit init`` command is the
+        safe one: it refuses an existing target unless ``--force``.
 
     Returns
     -------
@@ -114,6 +120,8 @@ def save(path: PathLike, init: Any, shape: Sequence[int] | int | None = None,
 
     Raises
     ------
+    FileExistsError
+        With ``overwrite=False``, if ``path`` exists.
     NotEnoughDiskSpace
         If the file system lacks the space, before anything is written.
     ValueError, TypeError
@@ -148,7 +156,7 @@ def save(path: PathLike, init: Any, shape: Sequence[int] | int | None = None,
     'table.npy'
     """
     check_progress(progress)
-    plan = plan_save(path, init, shape, dtype, name=name)
+    plan = plan_save(path, init, shape, dtype, name=name, overwrite=overwrite)
     return plan.write(progress=progress, fsync=fsync)
 
 
@@ -238,7 +246,7 @@ class SavePlan:
 
 
 def plan_save(path: PathLike, init: Any, shape: Sequence[int] | int | None = None,
-              dtype: Any = None, *, name: str = "weight") -> SavePlan:
+              dtype: Any = None, *, name: str = "weight", overwrite: bool = True) -> SavePlan:
     """Check a :func:`save` and lay its file out, writing nothing.
 
     Every error of a bad argument or an unusable target is raised here, so a
@@ -247,7 +255,7 @@ def plan_save(path: PathLike, init: Any, shape: Sequence[int] | int | None = Non
 
     Parameters
     ----------
-    path, init, shape, dtype, name
+    path, init, shape, dtype, name, overwrite
         As for :func:`save`.
 
     Returns
@@ -257,7 +265,7 @@ def plan_save(path: PathLike, init: Any, shape: Sequence[int] | int | None = Non
 
     Raises
     ------
-    ValueError, TypeError, NotImplementedError
+    ValueError, TypeError, NotImplementedError, FileExistsError
         As for :func:`save`.
     NotEnoughDiskSpace
         If the file system lacks the space for the file.
@@ -278,6 +286,8 @@ def plan_save(path: PathLike, init: Any, shape: Sequence[int] | int | None = Non
     if not isinstance(path, str):
         raise TypeError("path must be a str or os.PathLike[str]")
     fmt = for_path(path)
+    if not overwrite and os.path.lexists(path):
+        raise FileExistsError(errno.EEXIST, "file exists and overwrite=False", path)
     tensors = _collect(init, shape, dtype, name)
     fmt.check_tensors(tensors)
     placed = fmt.place(tensors)
