@@ -288,3 +288,9 @@ def test_save_overwrite_false(tmp_path):
     assert np.load(out).tolist() == [1.0] * 4
     varinit.save(out, varinit.Zeros(), (4,))                # the default replaces, as numpy
     assert np.load(out).tolist() == [0.0] * 4
+
+
+def test_a_target_without_storage_is_named_as_such(capsys):
+    assert main(["init", "--shape", "4", "-o", "/proc/varinit-test.npy", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "without storage" in err and "disk space" not in err

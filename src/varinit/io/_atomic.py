@@ -113,7 +113,11 @@ def check_target(path: str, size: int) -> None:
         raise IsADirectoryError(errno.EISDIR, f"cannot write {path}: it is a directory")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise PermissionError(errno.EACCES, f"cannot write {path}: folder {folder} is not writable")
-    free = shutil.disk_usage(folder).free
+    usage = shutil.disk_usage(folder)
+    if usage.total == 0:        # proc, sysfs and the like: no storage to hold a file
+        raise OSError(errno.EROFS, f"cannot write {path}: {folder} is on a file system "
+                      "without storage (such as /proc or /sys)")
+    free = usage.free
     if size > free:
         raise NotEnoughDiskSpace(errno.ENOSPC,
                                  f"not enough free disk space to write {path}: it needs "
