@@ -218,8 +218,10 @@ def test_parse_shape():
 
 
 def test_progress_flag_draws_a_bar(tmp_path, capsys):
-    assert main(["init", "--shape", "100,10", "-o", str(tmp_path / "t.npy"), "--progress"]) == 0
-    assert "100%" in capsys.readouterr().err
+    assert main(["init", "--shape", "1000,1000", "-o", str(tmp_path / "t.npy"), "--progress"]) == 0
+    err = capsys.readouterr().err
+    # 4,000,128 bytes: tqdm's "M" and "MB/s" are decimal, so the count must be too
+    assert "100%" in err and "4.00M/4.00M" in err
 
 
 @pytest.mark.slow

@@ -77,7 +77,8 @@ class Progress:
             except ImportError:
                 self._callback = TextBar(desc)
             else:
-                self._bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
+                # tqdm labels its scaled units k, M, G: decimal, so divide by 1000
+                self._bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1000,
                                  desc=desc, dynamic_ncols=True, leave=True)
             return
         self._callback = progress
