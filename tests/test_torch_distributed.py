@@ -23,20 +23,13 @@ torch = pytest.importorskip("torch")
 
 import varinit  # noqa: E402
 import varinit.torch as vt  # noqa: E402
+from torch_dist_worker import _same  # noqa: E402  (the workers' bit-exact comparison)
 
 WORKER = Path(__file__).with_name("torch_dist_worker.py")
 WORLD = 4
 TIMEOUT = 120  # seconds, for the whole job
 
 
-def _bits(t: torch.Tensor) -> torch.Tensor:
-    t = t.contiguous()
-    return t.view({2: torch.int16, 4: torch.int32, 8: torch.int64}[t.element_size()])
-
-
-def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
-    return (tuple(a.shape) == tuple(b.shape) and a.dtype == b.dtype
-            and torch.equal(_bits(a), _bits(b)))
 
 
 # ---------------------------------------------------------------------------
