@@ -75,16 +75,17 @@ def _blocks(first, size):
 @pytest.mark.parametrize("init", [varinit.Identity(2.0), varinit.Zeros(), varinit.Constant(3.0)],
                          ids=lambda i: type(i).__name__)
 @pytest.mark.parametrize("ids", [[[0, 1], [4, 2]], [3, 3, 0], 1], ids=str)
-def test_constant_rows_fill_a_non_contiguous_out(init, ids):
-    """Like other constant initializers, Identity writes a strided out in place."""
+def test_constant_rows_refuse_a_strided_out_as_every_initializer(init, ids):
+    """One out= rule for all initializers: C-contiguous, or a ValueError with out untouched."""
     ids = np.asarray(ids)
     expected = init((5, 3))[ids]
-    for make in (lambda: np.full(ids.shape + (6,), 7.0, np.float32)[..., ::2],
-                 lambda: np.full((3,) + ids.shape, 7.0, np.float32).T):
-        out = make()
-        assert not out.flags.c_contiguous or out.ndim == 1
-        assert init.rows((5, 3), ids, out=out) is out
-        np.testing.assert_array_equal(out, expected)
+    base = np.full(ids.shape + (6,), 7.0, np.float32)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        init.rows((5, 3), ids, out=base[..., ::2])
+    assert (base == 7.0).all()
+    out = np.full(ids.shape + (3,), 7.0, np.float32)
+    assert init.rows((5, 3), ids, out=out) is out
+    np.testing.assert_array_equal(out, expected)
 
 
 @pytest.mark.parametrize("case", CASES[::4], ids=CASE_IDS[::4])

@@ -52,7 +52,7 @@ __all__ += [
 # integrations load on first use: ``import varinit`` imports none of them.
 __all__ += ["save", "verify"]
 
-_LAZY_MODULES = ("io", "dask", "cli", "benchmarks", "torch")
+_LAZY_MODULES = ("io", "dask", "cli", "benchmarks", "torch", "jax", "keras")
 _LAZY_ATTRIBUTES = {"save": "io", "verify": "io"}
 
 
