@@ -38,14 +38,12 @@ def _available(backend: str) -> bool:
 def reports(tmp_path_factory) -> dict:
     """backend -> report (or the worker's failure, as a string)."""
     tmp = tmp_path_factory.mktemp("keras")
-    src = str(Path(__file__).resolve().parents[1] / "src")
     procs = {}
     for backend in BACKENDS:
         if not _available(backend):
             continue
         env = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu",
-               "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3",
-               "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}
+               "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
         out = tmp / f"{backend}.json"
         procs[backend] = (subprocess.Popen(
             [sys.executable, str(WORKER), str(out), str(tmp)], env=env,
@@ -224,10 +222,7 @@ def test_import_error_names_pip_install():
     """Without keras importable, varinit.keras says how to get it."""
     code = ("import sys; sys.modules['keras'] = None\n"
             "try:\n    import varinit.keras\nexcept ImportError as e:\n    print(e)\n")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [
-        str(Path(__file__).resolve().parents[1] / "src"), os.environ.get("PYTHONPATH")]))}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         timeout=60)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "varinit.keras needs Keras 3: pip install keras" in out.stdout, out
 
 
