@@ -747,6 +747,52 @@ def test_sigint_removes_partial_file(tmp_path, suffix):
     assert listing(tmp_path) == []                # no partial file, no temporary, no sidecar
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigterm_is_handled_as_ctrl_c_and_still_ends_the_process(tmp_path):
+    n = 2 << 30                                   # 8 GiB of float32: far longer than the test
+    if shutil.disk_usage(tmp_path).free < (n * 4) + (2 << 30):
+        pytest.skip("needs 10 GiB of free disk space for the reservation")
+    path = tmp_path / "big.npy"
+    varinit.save(path, varinit.Ones(), (8,))      # an old file under the name
+    before = {name: (tmp_path / name).read_bytes() for name in listing(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-c", CHILD_SIGINT, str(path), str(n)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        if proc.stdout.readline().strip() != "STARTED":
+            pytest.fail(proc.communicate()[1])
+        time.sleep(0.3)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGTERM     # still ended by the signal
+    assert took < 5.0, f"took {took:.2f} s to stop"
+    # the old file and its sidecar as they were, no temporary left
+    assert {name: (tmp_path / name).read_bytes() for name in listing(tmp_path)} == before
+
+
+def test_a_later_save_removes_temporaries_of_dead_writers(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()                                   # a pid of this host that no longer runs
+    host = _atomic._HOST
+    stale = tmp_path / f".t.npy.{host}-{dead.pid}-0123abcd.partial"
+    live = tmp_path / f".t.npy.{host}-{os.getpid()}-0123abcd.partial"
+    remote = tmp_path / f".t.npy.otherhost-{dead.pid}-0123abcd.partial"
+    other = tmp_path / f".u.npy.{host}-{dead.pid}-0123abcd.partial"
+    for f in (stale, live, remote, other):
+        f.write_bytes(b"x" * 100)
+    varinit.save(tmp_path / "t.npy", varinit.Ones(), (4,))
+    left = set(listing(tmp_path))
+    assert stale.name not in left                 # its writer is gone: removed
+    assert {live.name, remote.name, other.name} <= left   # alive, elsewhere, another target
+    assert np.load(tmp_path / "t.npy").tolist() == [1.0] * 4
+
+
 def test_disk_full_mid_write(tmp_path, monkeypatch, small_windows):
     real = _atomic.pwrite_all
     count = {"n": 0}

@@ -7,7 +7,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
+import socket
 import threading
 
 from ._sizes import format_bytes
@@ -49,6 +51,41 @@ def pread_into(fd: int, view: memoryview, offset: int) -> int:
     return len(data)
 
 
+# The temporary's name says which process on which host writes it, so a later
+# save can tell the temporaries of writers that died (SIGKILL, power loss)
+# from those of writers still running, here or on another host sharing the folder.
+_HOST = re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname()) or "host"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:              # EPERM: alive, someone else's
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: str, base: str) -> list[str]:
+    """Remove the temporaries of saves to ``folder/base`` whose writer, a
+    process of this host, no longer exists; return their paths.  Those of
+    live processes and of other hosts are kept."""
+    pattern = re.compile(rf"\.{re.escape(base)}\.{re.escape(_HOST)}-(\d+)-[0-9a-f]{{8}}\.partial")
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        match = pattern.fullmatch(name)
+        if match and not _alive(int(match.group(1))):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(folder, name))
+                removed.append(os.path.join(folder, name))
+    return removed
+
+
 class AtomicFile:
     """A temporary file next to ``path``, renamed onto it by :meth:`commit`,
     removed by :meth:`discard`."""
@@ -58,7 +95,9 @@ class AtomicFile:
         self.path = path
         folder = os.path.dirname(path) or "."
         base = os.path.basename(path)
-        self.tmp = os.path.join(folder, f".{base}.{os.getpid()}-{secrets.token_hex(4)}.partial")
+        remove_stale_temporaries(folder, base)
+        self.tmp = os.path.join(folder, f".{base}.{_HOST}-{os.getpid()}-"
+                                        f"{secrets.token_hex(4)}.partial")
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
         self.fd = os.open(self.tmp, flags, 0o666)
         try:

@@ -16,7 +16,8 @@ from ..blocks import Window, as_shape, check_blockwise, pinned_config, probe, wi
 from ..dtypes import table_dtype
 from . import _atomic
 from ._atomic import AtomicFile, NotEnoughDiskSpace, check_target
-from ._workers import Progress, ProgressArg, check_progress, deferred_sigint, plan_workers, run_parallel
+from ._workers import (Progress, ProgressArg, check_progress, deferred_sigint, plan_workers,
+                       run_parallel, sigterm_as_interrupt)
 from .formats import FileFormat, Tensor, for_path, sidecar_path
 from .formats._base import PathLike
 
@@ -210,8 +211,14 @@ class SavePlan:
             If writing fails midway (``NotEnoughDiskSpace`` when the disk
             filled up); the temporary file is removed.
         KeyboardInterrupt
-            As for :func:`save`.
+            As for :func:`save`; SIGTERM (with its default handler, in the
+            main thread) is handled the same way, then re-delivered, so the
+            process still ends by it but leaves no temporary file.
         """
+        with sigterm_as_interrupt():
+            return self._write(progress, fsync)
+
+    def _write(self, progress: ProgressArg, fsync: bool) -> str:
         path, head, sidecar = self.path, self.header, self.sidecar
         meter = Progress(progress, self.total_bytes, os.path.basename(path))
         target = AtomicFile(path, len(head) + self.total_bytes)

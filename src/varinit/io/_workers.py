@@ -213,25 +213,59 @@ def _join_uninterrupted(t: threading.Thread) -> None:
             continue
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM during a save: handled as Ctrl-C (workers stopped, temporaries
+    removed), then the signal is delivered again so the process ends as it
+    would have."""
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Terminated` for the duration, if its handler
+    is the default one and this is the main thread; afterwards re-deliver it
+    to the default action."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL):
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated("SIGTERM")
+
+    signal.signal(signal.SIGTERM, handler)
+    terminated = False
+    try:
+        yield
+    except Terminated:
+        terminated = True
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if terminated:
+        signal.raise_signal(signal.SIGTERM)
+
+
+_DEFERRED = (signal.SIGINT, signal.SIGTERM)
+
+
 @contextlib.contextmanager
 def deferred_sigint() -> Iterator[None]:
-    """Hold SIGINT across a short critical section (the final renames), then
-    deliver it to the previous handler (``KeyboardInterrupt`` for Python's
-    default).  A no-op outside the main thread, when SIGINT is ignored, and
-    when the previous handler was not set from Python (it could not be
-    restored)."""
+    """Hold SIGINT and SIGTERM across a short critical section (the final
+    renames), then deliver them to their previous handlers
+    (``KeyboardInterrupt`` for Python's default SIGINT).  A no-op outside
+    the main thread; a signal that is ignored, or whose handler was not set
+    from Python (it could not be restored), is left alone."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.getsignal(signal.SIGINT)
-    if previous is None or previous == signal.SIG_IGN:
-        yield
-        return
+    previous = {s: signal.getsignal(s) for s in _DEFERRED}
+    held = [s for s, h in previous.items() if h is not None and h != signal.SIG_IGN]
     received: list[int] = []
-    signal.signal(signal.SIGINT, lambda s, f: received.append(s))
+    for s in held:
+        signal.signal(s, lambda signum, frame: received.append(signum))
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-        if received:
-            signal.raise_signal(signal.SIGINT)
+        for s in held:
+            signal.signal(s, previous[s])
+        for s in dict.fromkeys(received):
+            signal.raise_signal(s)
