@@ -13,7 +13,6 @@ this module or torch.
 from __future__ import annotations
 
 import fnmatch
-import functools
 import math
 import warnings
 from typing import Any, Callable, Iterator, Mapping, Sequence, Union
