@@ -1,4 +1,4 @@
-"""The ``varinit`` command line: ``init``, ``verify``, ``info``, ``bench`` (and ``demo``).
+"""The ``varinit`` command line: ``init``, ``verify``, ``clean``, ``info``, ``bench`` (and ``demo``).
 
 ``varinit`` with no arguments (or ``python -m varinit``) runs the quick demo.
 Exit codes: 0 success, 1 a failed verification, a write that failed midway
@@ -193,6 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=_threads_arg, default=None)
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
 
+    p = sub.add_parser("clean", help="remove the temporaries of interrupted saves in a folder",
+                       description="Remove the .NAME.HOST-PID-XXXXXXXX.partial files that saves "
+                       "killed outright (SIGKILL, power loss) left in FOLDER; running saves' "
+                       "temporaries, other hosts' and any other file are left alone.")
+    p.add_argument("folder")
+    p.add_argument("--dry-run", "-n", action="store_true", help="list them, remove nothing")
+
     p = sub.add_parser("info", help="show version, stream version, threads and kernel")
     p.add_argument("--json", action="store_true", help="print JSON")
 
@@ -290,6 +297,20 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
+def _cmd_clean(args: argparse.Namespace) -> int:
+    from . import io
+
+    try:
+        paths = io.clean(args.folder, dry_run=args.dry_run)
+    except OSError as exc:
+        raise UsageError(f"cannot clean {args.folder}: {_one_line(exc)}") from None
+    verb = "would remove" if args.dry_run else "removed"
+    for path in paths:
+        print(f"{verb} {path}")
+    print(f"{verb} {len(paths)} stale temporar{'y' if len(paths) == 1 else 'ies'} in {args.folder}")
+    return EXIT_OK
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     import varinit
 
@@ -335,7 +356,8 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command is None:
             raise UsageError("no command given")
-        handler = {"init": _cmd_init, "verify": _cmd_verify, "info": _cmd_info}[args.command]
+        handler = {"init": _cmd_init, "verify": _cmd_verify, "clean": _cmd_clean,
+                   "info": _cmd_info}[args.command]
         return handler(args)
     except UsageError as exc:
         print(f"varinit: error: {exc}", file=sys.stderr)

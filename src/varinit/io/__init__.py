@@ -19,7 +19,7 @@ See ``docs/huge-tables.md``.
 """
 from __future__ import annotations
 
-from ._atomic import NotEnoughDiskSpace
+from ._atomic import NotEnoughDiskSpace, clean
 from ._mapped import fill_mapped, fill_mapped_windows
 from ._save import PROVENANCE_FORMAT, SavePlan, plan_save, save
 from ._sizes import format_bytes
@@ -30,7 +30,7 @@ from .formats._base import PathLike
 from .formats.npy import load_npy
 
 __all__ = [
-    "save", "verify", "provenance", "load_npy", "fill_mapped", "fill_mapped_windows",
+    "save", "verify", "clean", "provenance", "load_npy", "fill_mapped", "fill_mapped_windows",
     "NotEnoughDiskSpace", "VerifyReport", "TensorReport",
     "sidecar_path", "PROVENANCE_FORMAT",
     "plan_save", "SavePlan", "format_bytes", "plan_workers",

@@ -11,8 +11,10 @@ import re
 import shutil
 import socket
 import threading
+from collections.abc import Iterator
 
 from ._sizes import format_bytes
+from .formats._base import PathLike
 
 
 class NotEnoughDiskSpace(OSError):
@@ -67,23 +69,65 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temporaries(folder: str, base: str) -> list[str]:
-    """Remove the temporaries of saves to ``folder/base`` whose writer, a
-    process of this host, no longer exists; return their paths.  Those of
-    live processes and of other hosts are kept."""
-    pattern = re.compile(rf"\.{re.escape(base)}\.{re.escape(_HOST)}-(\d+)-[0-9a-f]{{8}}\.partial")
+def remove_stale_temporaries(folder: str, base: str | None = None, *,
+                             dry_run: bool = False) -> list[str]:
+    """Remove the temporaries of saves into ``folder`` (to ``folder/base``
+    only, if given) whose writer, a process of this host, no longer exists;
+    return their paths.  Those of live processes and of other hosts are
+    kept; ``dry_run`` removes nothing."""
+    name_part = re.escape(base) if base is not None else r".+"
+    pattern = re.compile(rf"\.{name_part}\.{re.escape(_HOST)}-(\d+)-[0-9a-f]{{8}}\.partial")
     removed = []
     try:
-        names = os.listdir(folder)
+        names = sorted(os.listdir(folder))
     except OSError:
         return removed
     for name in names:
         match = pattern.fullmatch(name)
         if match and not _alive(int(match.group(1))):
+            path = os.path.join(folder, name)
+            if dry_run:
+                removed.append(path)
+                continue
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(os.path.join(folder, name))
-                removed.append(os.path.join(folder, name))
+                os.unlink(path)
+                removed.append(path)
     return removed
+
+
+def clean(folder: PathLike, *, dry_run: bool = False) -> list[str]:
+    """Remove the temporary files that interrupted saves left in ``folder``.
+
+    A save writes ``.NAME.HOST-PID-XXXXXXXX.partial`` and renames it onto
+    ``NAME`` when complete; it removes it itself after an error, Ctrl-C or
+    SIGTERM, so only a writer killed outright (SIGKILL, power loss) leaves
+    one.  The next save to ``NAME`` removes those, and so does this, for the
+    whole folder.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The folder to clean (not recursive).
+    dry_run : bool, optional
+        List what would be removed, remove nothing.
+
+    Returns
+    -------
+    list of str
+        The paths removed (or that would be).  Only temporaries whose writer
+        was a process of this host that no longer runs: a running save's
+        temporary, another host's (on a shared folder) and any other file
+        are left alone.
+
+    Raises
+    ------
+    NotADirectoryError
+        If ``folder`` is not a folder.
+    """
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        raise NotADirectoryError(errno.ENOTDIR, f"not a folder: {folder}")
+    return remove_stale_temporaries(folder, dry_run=dry_run)
 
 
 class AtomicFile:
@@ -125,6 +169,40 @@ class AtomicFile:
             self.fd = -1
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.tmp)
+
+
+@contextlib.contextmanager
+def publish_lock(path: str, *, shared: bool = False) -> Iterator[None]:
+    """Hold the lock that makes a table and its sidecar one unit.
+
+    Publishing a table with a sidecar takes three steps (remove the old
+    record, rename the table, rename the record); two writers interleaving
+    them could leave one's table beside the other's record.  Writers hold
+    this lock exclusively over the three steps, readers of both files
+    (``verify``) hold it shared.  It is an advisory ``flock`` on the
+    target's folder, so it leaves no file behind and the kernel releases
+    it when its holder dies; the cost is that the publish steps of all
+    saves into one folder take turns (they take milliseconds), and wait
+    while a ``verify`` in that folder runs.  Without ``fcntl`` (Windows)
+    it is a no-op.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    try:
+        fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    except OSError:
+        if not shared:
+            raise
+        yield          # a reader of a missing folder gets the reader's error
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)         # closing releases the lock
 
 
 def fsync_dir(folder: str) -> None:

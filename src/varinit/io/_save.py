@@ -15,7 +15,7 @@ from .. import STREAM_VERSION, __version__
 from ..blocks import Window, as_shape, check_blockwise, pinned_config, probe, windows
 from ..dtypes import table_dtype
 from . import _atomic
-from ._atomic import AtomicFile, NotEnoughDiskSpace, check_target
+from ._atomic import AtomicFile, NotEnoughDiskSpace, check_target, publish_lock
 from ._workers import (Progress, ProgressArg, check_progress, deferred_sigint, plan_workers,
                        run_parallel, sigterm_as_interrupt)
 from .formats import FileFormat, Tensor, for_path, sidecar_path
@@ -230,14 +230,16 @@ class SavePlan:
                 side_file = AtomicFile(sidecar_path(path), len(sidecar))
                 _atomic.pwrite_all(side_file.fd, memoryview(sidecar), 0)
             with deferred_sigint():
-                if side_file is not None:
-                    # The old record goes first: a failure below leaves the table
-                    # without a sidecar, never beside another table's record.
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(side_file.path)
-                target.commit(fsync)
-                if side_file is not None:
-                    side_file.commit(fsync)
+                if side_file is None:
+                    target.commit(fsync)
+                else:
+                    with publish_lock(path):
+                        # The old record goes first: a failure below leaves the table
+                        # without a sidecar, never beside another table's record.
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(side_file.path)
+                        target.commit(fsync)
+                        side_file.commit(fsync)
         except BaseException as exc:
             target.discard()
             if side_file is not None:

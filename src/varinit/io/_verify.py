@@ -2,6 +2,7 @@
 window from the record and compare it with the file, in worker threads)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -12,10 +13,10 @@ import numpy as np
 from .. import STREAM_VERSION, __version__, deserialize
 from ..blocks import Window, windows
 from ..dtypes import lookup, table_dtype
-from ._atomic import pread_into
+from ._atomic import pread_into, publish_lock
 from ._save import PROVENANCE_FORMAT
 from ._workers import Progress, ProgressArg, plan_workers, run_parallel
-from .formats import Tensor, for_path
+from .formats import FileFormat, Tensor, for_path
 from .formats._base import PathLike, nbytes
 
 
@@ -170,9 +171,16 @@ def verify(path: PathLike, *, progress: ProgressArg = False) -> VerifyReport:
     damaged.
     """
     path = os.fspath(path)
+    fmt = for_path(path)
+    # Shared with the saves' publish lock: the record and the table read
+    # here come from the same save, even while another process saves.
+    with publish_lock(path, shared=True) if fmt.sidecar else contextlib.nullcontext():
+        return _verify(path, fmt, progress)
+
+
+def _verify(path: str, fmt: FileFormat, progress: ProgressArg) -> VerifyReport:
     record = provenance(path)
     report = VerifyReport(path, provenance=record)
-    fmt = for_path(path)
     file_size = os.path.getsize(path)
     entries: list[tuple[Tensor, TensorReport]] = []
     layout, data_start = fmt.read_layout(path, record)
