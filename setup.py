@@ -62,6 +62,13 @@ FILE_SOURCES.update(ISA_SOURCES)
 # fast-math, so every path performs the same IEEE operations.
 UNIX_FLAGS = ["-O3", "-ffp-contract=off", "-fno-strict-aliasing"]
 MSVC_FLAGS = ["/O2", "/fp:precise"]
+# Debug knobs (gcc/clang only), off by default.  VARINIT_DEBUG=1: no
+# optimisation, asserts on.  VARINIT_SANITIZE=1: AddressSanitizer and
+# UndefinedBehaviorSanitizer on every file, compile and link; a UB report
+# aborts instead of continuing, so a test run cannot pass over one.
+DEBUG_FLAGS = ["-O0", "-g", "-UNDEBUG"]
+SANITIZE_FLAGS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
+                  "-fno-omit-frame-pointer", "-g", "-O1"]
 
 
 class BuildExt(build_ext):
@@ -70,8 +77,15 @@ class BuildExt(build_ext):
     def build_extension(self, ext):
         msvc = self.compiler.compiler_type == "msvc"
         ext.extra_compile_args = list(MSVC_FLAGS if msvc else UNIX_FLAGS)
-        if os.environ.get("VARINIT_DEBUG"):
-            ext.extra_compile_args += [] if msvc else ["-O0", "-g"]
+        link_args = []
+        if not msvc:
+            # Appended after the release flags, so the last -O wins.
+            if os.environ.get("VARINIT_DEBUG"):
+                ext.extra_compile_args += DEBUG_FLAGS
+            if os.environ.get("VARINIT_SANITIZE"):
+                ext.extra_compile_args += SANITIZE_FLAGS
+                link_args += SANITIZE_FLAGS
+        ext.extra_link_args = [*ext.extra_link_args, *link_args]
         # Relink when an ISA file or a header changes, not only a listed source.
         ext.depends = [*ext.depends, *FILE_SOURCES, *glob.glob(f"{CSRC}/*.h")]
         objects = []
