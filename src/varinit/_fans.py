@@ -7,16 +7,18 @@ torch layout ``(out, in, *kernel)``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Union
+from typing import Literal, Union
 
 from ._validate import integer
 
-__all__ = ["compute_fans", "as_shape", "LAYOUTS"]
+__all__ = ["compute_fans", "as_shape", "LAYOUTS", "FanLayout"]
 
 ShapeLike = Union[int, Sequence[int]]
 AxesLike = Union[Sequence[int], None]
 
-LAYOUTS = ("keras", "torch")
+#: The kernel layouts ``compute_fans`` and ``VarianceScaling`` accept.
+FanLayout = Literal["keras", "torch"]
+LAYOUTS: tuple[FanLayout, ...] = ("keras", "torch")
 
 
 
@@ -74,17 +76,17 @@ def check_axes(input_axes: AxesLike, output_axes: AxesLike) -> None:
             _axes(axes, name)
 
 
-def check_layout(layout: object) -> str:
+def check_layout(layout: object) -> FanLayout:
     """Return ``layout`` if it is ``"keras"`` or ``"torch"``, else raise."""
     if not isinstance(layout, str):
         raise TypeError(f"layout must be 'keras' or 'torch', got {layout!r} "
                         "(pass input_axes/output_axes by keyword)")
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be 'keras' or 'torch', got {layout!r}")
-    return layout
+    return "torch" if layout == "torch" else "keras"
 
 
-def compute_fans(shape: ShapeLike, layout: str = "keras",
+def compute_fans(shape: ShapeLike, layout: FanLayout = "keras",
                  input_axes: AxesLike = None,
                  output_axes: AxesLike = None) -> tuple[int, int]:
     """Number of input and output units of a weight tensor.

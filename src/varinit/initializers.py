@@ -18,7 +18,7 @@ import copy
 import inspect
 import math
 import numbers
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -26,7 +26,9 @@ from numpy.typing import ArrayLike, DTypeLike
 from . import _boxes, _buffers, _fill, dtypes as _dtypes
 from ._boxes import BlockIndex, Box, box_runs, box_shape, box_slices, full_box
 from .distributions import get as _distribution
-from ._fans import AxesLike, ShapeLike, as_shape, check_axes, check_layout, compute_fans
+from ._fans import (AxesLike, FanLayout, ShapeLike, as_shape, check_axes, check_layout,
+                    compute_fans)
+from ._fill import Out
 from ._seeds import FixedSeed, SeedGenerator, SeedLike, resolve_seed, seed_config
 from ._validate import u64
 from .dtypes import resolve_dtype
@@ -494,8 +496,15 @@ class Initializer:
 
     # -- public API -----------------------------------------------------
 
+    @overload
+    def __call__(self, shape: ShapeLike, dtype: DTypeLike | None = None, *,
+                 out: None = None) -> np.ndarray: ...
+    @overload
     def __call__(self, shape: ShapeLike | None = None, dtype: DTypeLike | None = None, *,
-                 out: np.ndarray | None = None) -> np.ndarray:
+                 out: Out) -> Out: ...
+
+    def __call__(self, shape: ShapeLike | None = None, dtype: DTypeLike | None = None, *,
+                 out: Any = None) -> Any:
         """Generate a tensor, or fill ``out`` in place.
 
         Parameters
@@ -552,8 +561,15 @@ class Initializer:
         plan.fill_box(out, full_box(full), seed)
         return out if target is None else _buffers.written(target)
 
+    @overload
     def block(self, shape: ShapeLike, index: BlockIndex, dtype: DTypeLike | None = None,
-              out: np.ndarray | None = None) -> np.ndarray:
+              out: None = None) -> np.ndarray: ...
+    @overload
+    def block(self, shape: ShapeLike, index: BlockIndex, dtype: DTypeLike | None = None, *,
+              out: Out) -> Out: ...
+
+    def block(self, shape: ShapeLike, index: BlockIndex, dtype: DTypeLike | None = None,
+              out: Any = None) -> Any:
         """Generate ``init(shape, dtype)[index]`` without the rest of the tensor.
 
         Only the elements of the block are generated (one fill per
@@ -611,8 +627,15 @@ class Initializer:
         plan.fill_box(out, box, self.fill_seed())
         return out if target is None else _buffers.written(target)
 
+    @overload
     def rows(self, shape: ShapeLike, ids: ArrayLike, dtype: DTypeLike | None = None, *,
-             out: np.ndarray | None = None) -> np.ndarray:
+             out: None = None) -> np.ndarray: ...
+    @overload
+    def rows(self, shape: ShapeLike, ids: ArrayLike, dtype: DTypeLike | None = None, *,
+             out: Out) -> Out: ...
+
+    def rows(self, shape: ShapeLike, ids: ArrayLike, dtype: DTypeLike | None = None, *,
+             out: Any = None) -> Any:
         """Generate ``init(shape, dtype)[ids]``: rows of a table, by id.
 
         The time is proportional to the number of distinct rows asked for,
@@ -1102,6 +1125,12 @@ class RandomUniform(RandomInitializer):
 _MODES = ("fan_avg", "fan_in", "fan_out")
 _DISTRIBUTIONS = ("truncated_normal", "uniform", "untruncated_normal")
 
+#: The ``mode`` values :class:`VarianceScaling` accepts (checked at run time too).
+FanMode = Literal["fan_in", "fan_out", "fan_avg"]
+#: The ``distribution`` values :class:`VarianceScaling` accepts; ``"normal"`` means
+#: ``"truncated_normal"`` (Keras); the run-time check is case-insensitive.
+ScalingDistribution = Literal["truncated_normal", "untruncated_normal", "uniform", "normal"]
+
 
 def _set_repr(names: tuple[str, ...]) -> str:
     return "{" + ", ".join(repr(n) for n in names) + "}"
@@ -1153,10 +1182,10 @@ class VarianceScaling(RandomInitializer):
     (3, 3, 16, 32)
     """
 
-    def __init__(self, scale: float = 1.0, mode: str = "fan_in",
-                 distribution: str = "truncated_normal", seed: SeedLike = None,
+    def __init__(self, scale: float = 1.0, mode: FanMode = "fan_in",
+                 distribution: ScalingDistribution = "truncated_normal", seed: SeedLike = None,
                  input_axes: AxesLike = None, output_axes: AxesLike = None,
-                 layout: str = "keras") -> None:
+                 layout: FanLayout = "keras") -> None:
         if isinstance(scale, bool) or not isinstance(scale, (numbers.Real, np.integer, np.floating)):
             raise TypeError(f"Argument `scale` must be a positive float. Received: scale={scale!r}")
         if not scale > 0.0 or not math.isfinite(scale):
