@@ -45,6 +45,8 @@ print(json.dumps({"after_imports": after_imports, "peak": peak}))
 
 
 def _blocks():
+    if not README.exists():   # tests copied beside an installed wheel, without the README
+        return []
     text = README.read_text(encoding="utf-8")
     blocks = []
     for match in re.finditer(r"^```python\n(.*?)^```$", text, re.S | re.M):
@@ -68,6 +70,7 @@ def _imported_modules(source):
     return names
 
 
+@pytest.mark.skipif(not README.exists(), reason="run from the source tree (README.md beside tests/)")
 def test_the_readme_has_runnable_and_at_scale_blocks():
     kinds = [param.values[1] for param in BLOCKS]
     assert kinds.count(False) >= 5 and kinds.count(True) >= 1
