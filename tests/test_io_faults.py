@@ -22,20 +22,13 @@ import pytest
 import varinit
 from varinit import io
 from varinit.cli import main as cli_main
-from varinit.io import _atomic, _save, _workers
+from varinit.io import _atomic, _save
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX")
 
 
 def snapshot(folder):
     return {name: (folder / name).read_bytes() for name in sorted(os.listdir(folder))}
-
-
-@pytest.fixture
-def small_windows(monkeypatch):
-    monkeypatch.setattr(_workers, "BUFFER_BUDGET", 64 << 10)
-    monkeypatch.setattr(_workers, "MAX_WINDOW", 8 << 10)
-    monkeypatch.setattr(_workers, "MIN_WINDOW", 1 << 10)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ torch layout ``(out, in, *kernel)``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, Union
+from typing import Literal, Union, cast, get_args
 
 from ._validate import integer
 
@@ -18,7 +18,7 @@ AxesLike = Union[Sequence[int], None]
 
 #: The kernel layouts ``compute_fans`` and ``VarianceScaling`` accept.
 FanLayout = Literal["keras", "torch"]
-LAYOUTS: tuple[FanLayout, ...] = ("keras", "torch")
+LAYOUTS: tuple[FanLayout, ...] = get_args(FanLayout)
 
 
 
@@ -83,7 +83,7 @@ def check_layout(layout: object) -> FanLayout:
                         "(pass input_axes/output_axes by keyword)")
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be 'keras' or 'torch', got {layout!r}")
-    return "torch" if layout == "torch" else "keras"
+    return cast(FanLayout, layout)
 
 
 def compute_fans(shape: ShapeLike, layout: FanLayout = "keras",

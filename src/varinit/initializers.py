@@ -1122,14 +1122,15 @@ class RandomUniform(RandomInitializer):
         return {**super().get_config(), "minval": self.minval, "maxval": self.maxval}
 
 
-_MODES = ("fan_avg", "fan_in", "fan_out")
-_DISTRIBUTIONS = ("truncated_normal", "uniform", "untruncated_normal")
-
 #: The ``mode`` values :class:`VarianceScaling` accepts (checked at run time too).
 FanMode = Literal["fan_in", "fan_out", "fan_avg"]
 #: The ``distribution`` values :class:`VarianceScaling` accepts; ``"normal"`` means
 #: ``"truncated_normal"`` (Keras); the run-time check is case-insensitive.
 ScalingDistribution = Literal["truncated_normal", "untruncated_normal", "uniform", "normal"]
+
+# In Keras's order, for its error messages.
+_MODES: tuple[FanMode, ...] = ("fan_avg", "fan_in", "fan_out")
+_DISTRIBUTIONS: tuple[ScalingDistribution, ...] = ("truncated_normal", "uniform", "untruncated_normal")
 
 
 def _set_repr(names: tuple[str, ...]) -> str:
